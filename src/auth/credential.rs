@@ -1,0 +1,342 @@
+//! Credential kinds and the rules a pasted token must pass before it is stored.
+//!
+//! Every rejection names what is wrong and what to do, and never repeats the token: a message may
+//! end up in a terminal scroll-back, a CI log or a bug report.
+
+use serde::{Deserialize, Serialize};
+
+pub const SETUP_TOKEN_PREFIX: &str = "sk-ant-oat01-";
+pub const REFRESH_TOKEN_PREFIX: &str = "sk-ant-ort01-";
+/// API keys are `sk-ant-api` + two digits + `-` (today `sk-ant-api03-`).
+pub const API_KEY_PREFIX_START: &str = "sk-ant-api";
+const API_KEY_PREFIX_LEN: usize = "sk-ant-api03-".len();
+pub const ADMIN_KEY_PREFIX: &str = "sk-ant-admin";
+/// Real setup tokens and API keys are 108 characters; anything under 80 was cut off while pasting.
+pub const MIN_ANTHROPIC_TOKEN_LEN: usize = 80;
+/// Setup tokens last about a year; warn a month before.
+pub const SETUP_TOKEN_WARN_AGE_DAYS: i64 = 330;
+
+/// How a credential authenticates: the one fact that decides the request headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A subscription (OAuth) token, e.g. a setup token: `Authorization: Bearer`.
+    #[serde(rename = "oauth")]
+    OAuth,
+    /// An API key: `x-api-key` for Anthropic, `Authorization: Bearer` for OpenAI-compatible servers.
+    ApiKey,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::OAuth => "oauth",
+            Method::ApiKey => "api_key",
+        }
+    }
+
+    /// Words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Method::OAuth => "setup token (OAuth)",
+            Method::ApiKey => "API key",
+        }
+    }
+}
+
+/// Why a pasted token was refused. Messages never contain the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("no token was entered\nhint: {0}")]
+    Empty(&'static str),
+    #[error(
+        "this is an Anthropic API key, not a setup token\nhint: run `pincer auth login --provider anthropic --api-key`"
+    )]
+    ApiKeyGivenForSetupToken,
+    #[error(
+        "this is a setup token (sk-ant-oat01-…), not an API key\nhint: run `pincer auth login --provider anthropic --setup-token`"
+    )]
+    SetupTokenGivenForApiKey,
+    #[error(
+        "this is a refresh token (sk-ant-ort01-…), which cannot call the API\nhint: paste the setup token (sk-ant-oat01-…) that `claude setup-token` prints"
+    )]
+    RefreshToken,
+    #[error(
+        "this is an Anthropic Admin key (sk-ant-admin…), which only works with the Admin API\nhint: create a regular API key (sk-ant-api03-…) at console.anthropic.com"
+    )]
+    AdminKey,
+    #[error("this does not look like {expected}: it should start with `{prefix}`\nhint: {hint}")]
+    WrongPrefix { expected: &'static str, prefix: &'static str, hint: &'static str },
+    #[error(
+        "the token is {len} characters long, but {expected} has at least {min} (usually 108): it was probably cut off while pasting\nhint: copy the whole token again"
+    )]
+    TooShort { len: usize, min: usize, expected: &'static str },
+    #[error(
+        "character {position} of the token is {what}, which a token never contains (only letters, digits, `-` and `_`)\nhint: {hint}"
+    )]
+    BadCharacter { position: usize, what: String, hint: &'static str },
+    #[error("this is an Anthropic token\nhint: run `pincer auth login --provider anthropic`")]
+    AnthropicTokenForOtherProvider,
+}
+
+const HINT_RUN_SETUP_TOKEN: &str = "run `claude setup-token` and paste the token it prints";
+const HINT_API_KEY: &str = "create an API key at console.anthropic.com and paste it";
+const HINT_BAD_CHARACTER: &str =
+    "copy the token again from its source; shortened displays (with `…`) and wrapped lines do not work";
+
+/// Checks a setup token (from `claude setup-token`). The input is already trimmed.
+pub fn check_setup_token(token: &str) -> Result<(), TokenError> {
+    if token.is_empty() {
+        return Err(TokenError::Empty(HINT_RUN_SETUP_TOKEN));
+    }
+    if token.starts_with(API_KEY_PREFIX_START) {
+        return Err(TokenError::ApiKeyGivenForSetupToken);
+    }
+    if token.starts_with(REFRESH_TOKEN_PREFIX) {
+        return Err(TokenError::RefreshToken);
+    }
+    if !token.starts_with(SETUP_TOKEN_PREFIX) {
+        return Err(TokenError::WrongPrefix {
+            expected: "a setup token",
+            prefix: SETUP_TOKEN_PREFIX,
+            hint: HINT_RUN_SETUP_TOKEN,
+        });
+    }
+    check_body(token, SETUP_TOKEN_PREFIX.len(), "a setup token")
+}
+
+/// Checks an Anthropic API key. The input is already trimmed.
+pub fn check_api_key(key: &str) -> Result<(), TokenError> {
+    if key.is_empty() {
+        return Err(TokenError::Empty(HINT_API_KEY));
+    }
+    if key.starts_with(SETUP_TOKEN_PREFIX) || key.starts_with("sk-ant-oat") {
+        return Err(TokenError::SetupTokenGivenForApiKey);
+    }
+    if key.starts_with(REFRESH_TOKEN_PREFIX) {
+        return Err(TokenError::RefreshToken);
+    }
+    if key.starts_with(ADMIN_KEY_PREFIX) {
+        return Err(TokenError::AdminKey);
+    }
+    if !has_api_key_prefix(key) {
+        return Err(TokenError::WrongPrefix {
+            expected: "an Anthropic API key",
+            prefix: "sk-ant-api03-",
+            hint: HINT_API_KEY,
+        });
+    }
+    check_body(key, API_KEY_PREFIX_LEN, "an API key")
+}
+
+/// Checks a key for an OpenAI-compatible provider. Their formats vary (local servers accept
+/// anything), so only what would break an HTTP header or betray a mix-up is refused.
+pub fn check_openai_key(key: &str) -> Result<(), TokenError> {
+    if key.is_empty() {
+        return Err(TokenError::Empty("paste the API key the provider gave you"));
+    }
+    if key.starts_with("sk-ant-") {
+        return Err(TokenError::AnthropicTokenForOtherProvider);
+    }
+    match key.chars().enumerate().find(|(_, c)| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
+        Some((i, c)) => {
+            Err(TokenError::BadCharacter { position: i + 1, what: describe_char(c), hint: HINT_BAD_CHARACTER })
+        }
+        None => Ok(()),
+    }
+}
+
+/// True for `sk-ant-api` + two ASCII digits + `-`.
+fn has_api_key_prefix(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    key.starts_with(API_KEY_PREFIX_START)
+        && bytes.len() >= API_KEY_PREFIX_LEN
+        && bytes[API_KEY_PREFIX_START.len()].is_ascii_digit()
+        && bytes[API_KEY_PREFIX_START.len() + 1].is_ascii_digit()
+        && bytes[API_KEY_PREFIX_LEN - 1] == b'-'
+}
+
+/// Character set first (a `…` from a shortened display is a better diagnosis than "too short"),
+/// then length.
+fn check_body(token: &str, prefix_len: usize, expected: &'static str) -> Result<(), TokenError> {
+    if let Some((i, c)) =
+        token.chars().enumerate().skip(prefix_len).find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(TokenError::BadCharacter { position: i + 1, what: describe_char(c), hint: HINT_BAD_CHARACTER });
+    }
+    let len = token.chars().count();
+    if len < MIN_ANTHROPIC_TOKEN_LEN {
+        return Err(TokenError::TooShort { len, min: MIN_ANTHROPIC_TOKEN_LEN, expected });
+    }
+    Ok(())
+}
+
+/// Names a character that is not part of any token, so showing it reveals nothing secret.
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        '\t' => "a tab".into(),
+        '\n' | '\r' => "a line break".into(),
+        '…' => "`…` (an ellipsis from a shortened display)".into(),
+        c if c.is_control() => format!("a control character (U+{:04X})", c as u32),
+        c if c.is_ascii() => format!("`{c}`"),
+        c => format!("a non-ASCII character (U+{:04X})", c as u32),
+    }
+}
+
+/// A token as people may see it: the known prefix, three characters, `…`, the last three.
+/// Short or unknown tokens show less; a masked token never has more than six secret characters.
+pub fn mask(token: &str) -> String {
+    const KNOWN_PREFIXES: &[&str] =
+        &[SETUP_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, "sk-ant-api03-", "sk-ant-", "sk-proj-", "sk-or-v1-", "sk-"];
+    const SHOWN: usize = 3;
+    const MIN_HIDDEN: usize = 12;
+    let prefix = KNOWN_PREFIXES.iter().find(|p| token.starts_with(**p)).copied().unwrap_or("");
+    let rest: Vec<char> = token[prefix.len()..].chars().collect();
+    if rest.len() < 2 * SHOWN + MIN_HIDDEN {
+        return format!("{prefix}…");
+    }
+    let head: String = rest[..SHOWN].iter().collect();
+    let tail: String = rest[rest.len() - SHOWN..].iter().collect();
+    format!("{prefix}{head}…{tail}")
+}
+
+/// Guesses the method of a token found in the environment, by prefix.
+pub fn method_of_anthropic_token(token: &str) -> Method {
+    if token.starts_with("sk-ant-oat") { Method::OAuth } else { Method::ApiKey }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A setup-token-shaped string of `len` characters.
+    pub fn setup_token(len: usize) -> String {
+        let mut t = SETUP_TOKEN_PREFIX.to_string();
+        while t.len() < len {
+            t.push(if t.len().is_multiple_of(7) { '_' } else { 'a' });
+        }
+        t
+    }
+
+    pub fn api_key(len: usize) -> String {
+        let mut t = "sk-ant-api03-".to_string();
+        while t.len() < len {
+            t.push(if t.len().is_multiple_of(5) { '-' } else { 'Z' });
+        }
+        t
+    }
+
+    #[test]
+    fn setup_token_length_boundary_is_80() {
+        assert_eq!(
+            check_setup_token(&setup_token(79)),
+            Err(TokenError::TooShort { len: 79, min: 80, expected: "a setup token" })
+        );
+        assert_eq!(check_setup_token(&setup_token(80)), Ok(()));
+        assert_eq!(check_setup_token(&setup_token(108)), Ok(()));
+    }
+
+    #[test]
+    fn api_key_length_boundary_is_80() {
+        assert!(matches!(check_api_key(&api_key(79)), Err(TokenError::TooShort { len: 79, .. })));
+        assert_eq!(check_api_key(&api_key(80)), Ok(()));
+        assert_eq!(check_api_key(&api_key(108)), Ok(()));
+    }
+
+    #[test]
+    fn each_prefix_is_routed_to_its_own_message() {
+        assert_eq!(check_setup_token(""), Err(TokenError::Empty(HINT_RUN_SETUP_TOKEN)));
+        assert_eq!(check_api_key(""), Err(TokenError::Empty(HINT_API_KEY)));
+        assert_eq!(check_setup_token(&api_key(108)), Err(TokenError::ApiKeyGivenForSetupToken));
+        assert_eq!(check_api_key(&setup_token(108)), Err(TokenError::SetupTokenGivenForApiKey));
+        let refresh = format!("{REFRESH_TOKEN_PREFIX}{}", "a".repeat(95));
+        assert_eq!(check_setup_token(&refresh), Err(TokenError::RefreshToken));
+        assert_eq!(check_api_key(&refresh), Err(TokenError::RefreshToken));
+        assert_eq!(check_api_key(&format!("sk-ant-admin01-{}", "a".repeat(95))), Err(TokenError::AdminKey));
+        assert!(matches!(check_setup_token(&"x".repeat(108)), Err(TokenError::WrongPrefix { .. })));
+        assert!(matches!(
+            check_setup_token(&format!("sk-ant-oat02-{}", "a".repeat(95))),
+            Err(TokenError::WrongPrefix { .. })
+        ));
+        assert!(matches!(
+            check_api_key(&format!("sk-ant-apiXY-{}", "a".repeat(95))),
+            Err(TokenError::WrongPrefix { .. })
+        ));
+        assert!(matches!(
+            check_api_key(&format!("sk-ant-api031{}", "a".repeat(95))),
+            Err(TokenError::WrongPrefix { .. })
+        ));
+        assert!(matches!(check_api_key("sk-proj-abc"), Err(TokenError::WrongPrefix { .. })));
+        assert_eq!(check_api_key(&format!("sk-ant-api04-{}", "a".repeat(95))), Ok(()));
+    }
+
+    #[test]
+    fn each_bad_character_is_named_with_its_position() {
+        for (bad, what) in [
+            (' ', "a space"),
+            ('\t', "a tab"),
+            ('\n', "a line break"),
+            ('.', "`.`"),
+            ('=', "`=`"),
+            ('/', "`/`"),
+            ('+', "`+`"),
+            ('…', "`…` (an ellipsis from a shortened display)"),
+            ('\u{7}', "a control character (U+0007)"),
+            ('é', "a non-ASCII character (U+00E9)"),
+        ] {
+            let mut token: Vec<char> = setup_token(108).chars().collect();
+            token[40] = bad;
+            let token: String = token.into_iter().collect();
+            match check_setup_token(&token) {
+                Err(TokenError::BadCharacter { position, what: got, .. }) => {
+                    assert_eq!(position, 41, "{bad:?}");
+                    assert_eq!(got, what);
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn messages_never_contain_the_token() {
+        let secret_tail = "SECRETSECRETSECRET";
+        let inputs = [
+            format!("{SETUP_TOKEN_PREFIX}{secret_tail}"),
+            format!("{SETUP_TOKEN_PREFIX}{secret_tail}.{}", "a".repeat(80)),
+            format!("sk-ant-api03-{secret_tail}"),
+            format!("nope-{secret_tail}"),
+        ];
+        for input in &inputs {
+            for result in [check_setup_token(input), check_api_key(input), check_openai_key(input)] {
+                if let Err(e) = result {
+                    assert!(!e.to_string().contains(secret_tail), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn openai_keys_are_loosely_checked() {
+        assert_eq!(check_openai_key("sk-proj-abc123"), Ok(()));
+        assert_eq!(check_openai_key("local-dev-key"), Ok(()));
+        assert!(matches!(check_openai_key("a b"), Err(TokenError::BadCharacter { position: 2, .. })));
+        assert_eq!(check_openai_key(&api_key(108)), Err(TokenError::AnthropicTokenForOtherProvider));
+    }
+
+    #[test]
+    fn masking_shows_prefix_and_three_characters_each_side() {
+        let t = format!("{SETUP_TOKEN_PREFIX}abc{}xyz", "m".repeat(89));
+        assert_eq!(mask(&t), "sk-ant-oat01-abc…xyz");
+        assert_eq!(mask(&format!("sk-ant-api03-Qrs{}UvW", "0".repeat(89))), "sk-ant-api03-Qrs…UvW");
+        assert_eq!(mask("sk-ant-oat01-short"), "sk-ant-oat01-…");
+        assert_eq!(mask("hunter2"), "…");
+        assert_eq!(mask("abcdefghijklmnopqrstuvwxyz"), "abc…xyz");
+    }
+
+    #[test]
+    fn method_by_prefix() {
+        assert_eq!(method_of_anthropic_token(&setup_token(108)), Method::OAuth);
+        assert_eq!(method_of_anthropic_token(&api_key(108)), Method::ApiKey);
+    }
+}

@@ -1,0 +1,7 @@
+//! Credentials: their kinds and token rules, the `auth.json` store, `Secret<T>`, and the one
+//! ordered chain that decides which credential a provider uses.
+
+pub mod credential;
+pub mod resolve;
+pub mod secret;
+pub mod store;

@@ -1,0 +1,155 @@
+//! The one ordered chain that decides which credential a provider uses: environment first, then
+//! `auth.json`. Resolved at request time, never copied into config.
+//!
+//! Anthropic: `ANTHROPIC_API_KEY`, then `CLAUDE_CODE_OAUTH_TOKEN`, then the store (the order
+//! Claude Code uses for the two variables). A token's method is decided by its prefix, so a setup
+//! token placed in `ANTHROPIC_API_KEY` is still sent as a Bearer token rather than refused.
+
+use jiff::Timestamp;
+
+use super::credential::{Method, method_of_anthropic_token};
+use super::secret::Secret;
+use super::store::AuthFile;
+use crate::env::{self, Env};
+
+pub const ANTHROPIC: &str = "anthropic";
+pub const OPENAI: &str = "openai";
+
+/// Where a credential comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Env(&'static str),
+    Store,
+}
+
+impl Source {
+    pub fn describe(self) -> String {
+        match self {
+            Source::Env(var) => format!("env ({var})"),
+            Source::Store => "auth.json".to_string(),
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Source::Env(_) => "env",
+            Source::Store => "store",
+        }
+    }
+}
+
+/// A credential ready to use. `Debug` is safe: the secret is a [`Secret`].
+#[derive(Debug, Clone)]
+pub struct ResolvedCredential {
+    pub provider: String,
+    pub method: Method,
+    pub secret: Secret<String>,
+    pub source: Source,
+    pub saved_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Every credential available for `provider`, in precedence order: the first is the one in use.
+pub fn candidates(provider: &str, env: &Env, store: &AuthFile) -> Vec<ResolvedCredential> {
+    let mut out = Vec::new();
+    let from_env = |var: &'static str, secret: &Secret<String>, method: Method| ResolvedCredential {
+        provider: provider.to_string(),
+        method,
+        secret: secret.clone(),
+        source: Source::Env(var),
+        saved_at: None,
+        expires_at: None,
+    };
+    match provider {
+        ANTHROPIC => {
+            for (var, value) in [
+                (env::ANTHROPIC_API_KEY, &env.anthropic_api_key),
+                (env::CLAUDE_CODE_OAUTH_TOKEN, &env.claude_code_oauth_token),
+            ] {
+                if let Some(secret) = value {
+                    out.push(from_env(var, secret, method_of_anthropic_token(secret.expose())));
+                }
+            }
+        }
+        OPENAI => {
+            if let Some(secret) = &env.openai_api_key {
+                out.push(from_env(env::OPENAI_API_KEY, secret, Method::ApiKey));
+            }
+        }
+        _ => {}
+    }
+    if let Some(stored) = store.credentials.get(provider) {
+        out.push(ResolvedCredential {
+            provider: provider.to_string(),
+            method: stored.method,
+            secret: stored.secret.clone(),
+            source: Source::Store,
+            saved_at: Some(stored.saved_at),
+            expires_at: stored.expires_at,
+        });
+    }
+    out
+}
+
+/// The credential `provider` uses now, if any.
+pub fn resolve(provider: &str, env: &Env, store: &AuthFile) -> Option<ResolvedCredential> {
+    candidates(provider, env, store).into_iter().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::credential::tests::{api_key, setup_token};
+    use crate::auth::store::StoredCredential;
+
+    fn store_with(provider: &str, secret: &str, method: Method) -> AuthFile {
+        let mut file = AuthFile::default();
+        file.credentials.insert(
+            provider.into(),
+            StoredCredential {
+                provider: provider.into(),
+                method,
+                secret: Secret::new(secret.into()),
+                saved_at: Timestamp::UNIX_EPOCH,
+                expires_at: None,
+                account: None,
+                unknown: Default::default(),
+            },
+        );
+        file
+    }
+
+    #[test]
+    fn env_wins_over_store_in_documented_order() {
+        let store = store_with(ANTHROPIC, &setup_token(108), Method::OAuth);
+        let env = Env {
+            anthropic_api_key: Some(Secret::new(api_key(108))),
+            claude_code_oauth_token: Some(Secret::new(setup_token(100))),
+            ..Env::default()
+        };
+        let all = candidates(ANTHROPIC, &env, &store);
+        let sources: Vec<Source> = all.iter().map(|c| c.source).collect();
+        assert_eq!(
+            sources,
+            [Source::Env(env::ANTHROPIC_API_KEY), Source::Env(env::CLAUDE_CODE_OAUTH_TOKEN), Source::Store]
+        );
+        assert_eq!(all[0].method, Method::ApiKey);
+        assert_eq!(all[1].method, Method::OAuth);
+        assert_eq!(resolve(ANTHROPIC, &Env::default(), &store).unwrap().source, Source::Store);
+        assert!(resolve(ANTHROPIC, &Env::default(), &AuthFile::default()).is_none());
+    }
+
+    #[test]
+    fn method_follows_the_token_not_the_variable() {
+        let env = Env { anthropic_api_key: Some(Secret::new(setup_token(108))), ..Env::default() };
+        assert_eq!(resolve(ANTHROPIC, &env, &AuthFile::default()).unwrap().method, Method::OAuth);
+    }
+
+    #[test]
+    fn openai_env_then_store() {
+        let store = store_with(OPENAI, "sk-stored", Method::ApiKey);
+        let env = Env { openai_api_key: Some(Secret::new("sk-env".into())), ..Env::default() };
+        assert_eq!(resolve(OPENAI, &env, &store).unwrap().secret.expose(), "sk-env");
+        assert_eq!(resolve(OPENAI, &Env::default(), &store).unwrap().secret.expose(), "sk-stored");
+    }
+}

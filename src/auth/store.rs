@@ -1,0 +1,213 @@
+//! `auth.json`: the credential store.
+//!
+//! Schema (version 1, documented in the README):
+//! `{"version": 1, "credentials": {"<provider>": {"provider", "method", "secret", "saved_at",
+//! "expires_at"?, "account"?}}}`. Unknown keys are kept, so a newer pincer's additions survive an
+//! older one's rewrite. The file is 0600, replaced atomically, and every read-modify-write holds
+//! `auth.json.lock`: [`Store::lock`] hands out the guard that [`Store::save`] demands, so an
+//! unlocked write does not compile. A file that does not parse is reported and never overwritten.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::credential::Method;
+use super::secret::Secret;
+use crate::fsutil::{self, FileLock, PRIVATE_FILE_MODE};
+
+pub const AUTH_FILE: &str = "auth.json";
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthFile {
+    pub version: u32,
+    #[serde(default)]
+    pub credentials: BTreeMap<String, StoredCredential>,
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for AuthFile {
+    fn default() -> Self {
+        AuthFile { version: SCHEMA_VERSION, credentials: BTreeMap::new(), unknown: Default::default() }
+    }
+}
+
+/// One credential. `Debug` is safe: the secret is a [`Secret`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredCredential {
+    pub provider: String,
+    pub method: Method,
+    pub secret: Secret<String>,
+    pub saved_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Proof that the caller holds `auth.json.lock`.
+#[derive(Debug)]
+pub struct StoreGuard(#[allow(dead_code)] FileLock);
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+}
+
+impl Store {
+    pub fn in_home(home: &Path) -> Store {
+        Store { path: home.join(AUTH_FILE) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the store without locking: the atomic rename means a reader sees a whole file.
+    pub fn load(&self) -> anyhow::Result<AuthFile> {
+        let Some(bytes) = fsutil::read_optional(&self.path)? else {
+            return Ok(AuthFile::default());
+        };
+        self.warn_if_readable_by_others();
+        parse(&bytes).with_context(|| format!("{} is not a valid pincer credential file", self.path.display()))
+    }
+
+    /// Locks the store for a read-modify-write and reads it.
+    pub fn lock(&self) -> anyhow::Result<(AuthFile, StoreGuard)> {
+        if let Some(dir) = self.path.parent() {
+            fsutil::ensure_private_dir(dir)?;
+        }
+        let guard = StoreGuard(FileLock::acquire(&self.path)?);
+        let file = self.load()?;
+        Ok((file, guard))
+    }
+
+    /// Writes the store; the guard proves the lock is held.
+    pub fn save(&self, file: &AuthFile, _guard: &StoreGuard) -> anyhow::Result<()> {
+        let mut json = serde_json::to_vec_pretty(file).context("cannot encode credentials")?;
+        json.push(b'\n');
+        fsutil::write_atomic(&self.path, &json, PRIVATE_FILE_MODE)
+    }
+
+    fn warn_if_readable_by_others(&self) {
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                crate::term::style::warn(&format!(
+                    "{} is readable by other users (mode {mode:o}); run `chmod 600 {}` (pincer sets 0600 on its next write)",
+                    self.path.display(),
+                    self.path.display()
+                ));
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ParseError {
+    // serde's own messages can quote file content, a secret included: give only the position.
+    #[error(
+        "{what} at line {line}, column {column}\nhint: fix the file by hand or move it aside; pincer will not overwrite it"
+    )]
+    Invalid { what: &'static str, line: usize, column: usize },
+    #[error(
+        "it has schema version {0}, newer than this pincer understands ({SCHEMA_VERSION})\nhint: upgrade pincer; it will not overwrite a newer file"
+    )]
+    NewerVersion(u32),
+}
+
+fn parse(bytes: &[u8]) -> Result<AuthFile, ParseError> {
+    let invalid = |e: serde_json::Error| {
+        let what = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "invalid JSON",
+            _ => "unexpected content",
+        };
+        ParseError::Invalid { what, line: e.line(), column: e.column() }
+    };
+    // Check the version before the shape, so a newer schema gets the right message.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid)?;
+    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version > u64::from(SCHEMA_VERSION) {
+        return Err(ParseError::NewerVersion(u32::try_from(version).unwrap_or(u32::MAX)));
+    }
+    if version != u64::from(SCHEMA_VERSION) {
+        return Err(ParseError::Invalid { what: "missing or unknown \"version\"", line: 1, column: 1 });
+    }
+    serde_json::from_slice(bytes).map_err(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(secret: &str) -> StoredCredential {
+        StoredCredential {
+            provider: "anthropic".into(),
+            method: Method::OAuth,
+            secret: Secret::new(secret.into()),
+            saved_at: "2026-11-28T10:00:00Z".parse().unwrap(),
+            expires_at: None,
+            account: None,
+            unknown: Default::default(),
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_unknown_keys_and_is_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::in_home(dir.path());
+        std::fs::write(
+            store.path(),
+            r#"{"version":1,"future":{"x":1},"credentials":{"openai":{"provider":"openai","method":"api_key","secret":"k","saved_at":"2026-01-01T00:00:00Z","label":"mine"}}}"#,
+        )
+        .unwrap();
+        let (mut file, guard) = store.lock().unwrap();
+        file.credentials.insert("anthropic".into(), entry("tok"));
+        store.save(&file, &guard).unwrap();
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["future"]["x"], 1);
+        assert_eq!(v["credentials"]["openai"]["label"], "mine");
+        assert_eq!(v["credentials"]["anthropic"]["secret"], "tok");
+        assert_eq!(v["credentials"]["anthropic"]["method"], "oauth");
+        let mode = std::fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn corrupt_file_is_reported_with_path_and_position_without_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::in_home(dir.path());
+        let corrupt = r#"{"version":1,"credentials":{"anthropic":"sk-ant-oat01-LEAKME"}}"#;
+        std::fs::write(store.path(), corrupt).unwrap();
+        let err = format!("{:#}", store.lock().unwrap_err());
+        assert!(err.contains(&store.path().display().to_string()), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+        assert!(!err.contains("LEAKME"), "{err}");
+        assert_eq!(std::fs::read_to_string(store.path()).unwrap(), corrupt);
+        std::fs::write(store.path(), "{not json").unwrap();
+        assert!(format!("{:#}", store.load().unwrap_err()).contains("invalid JSON"));
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::in_home(dir.path());
+        std::fs::write(store.path(), r#"{"version":2,"credentials":{}}"#).unwrap();
+        let err = format!("{:#}", store.load().unwrap_err());
+        assert!(err.contains("schema version 2"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Store::in_home(dir.path()).load().unwrap().credentials.is_empty());
+    }
+}

@@ -1,0 +1,84 @@
+//! Every command, flag and help text.
+
+use clap::{Args, Parser, Subcommand};
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success
+  1    runtime failure (network, server, file)
+  2    usage error (bad flags, invalid token format, end of input at a prompt)
+  130  interrupted (Ctrl-C)
+
+Secrets are never taken on the command line: pincer prompts for them (hidden) on a terminal
+and reads one line from stdin otherwise.";
+
+#[derive(Debug, Parser)]
+#[command(name = "pincer", version, about = "A small, fast, trustworthy AI assistant for the terminal", after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in to a provider, log out, and see credentials and usage
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Store a credential (a setup token or an API key), read from a prompt or stdin
+    #[command(after_help = "Examples:
+  pincer auth login --provider anthropic                 # menu: setup token or API key
+  claude setup-token   # then paste the token into:
+  pincer auth login --provider anthropic --setup-token
+  printf '%s\\n' \"$KEY\" | pincer auth login -p anthropic --api-key
+  printf '2\\n%s\\n' \"$KEY\" | pincer auth login -p anthropic   # the menu through a pipe
+  pincer auth login --provider openai --api-key")]
+    Login(LoginArgs),
+    /// Remove stored credentials (all providers unless --provider is given)
+    Logout {
+        #[arg(short, long, value_name = "NAME")]
+        provider: Option<String>,
+    },
+    /// Show each credential and, for Anthropic subscriptions, the 5-hour and 7-day usage
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// anthropic, openai, or a provider named in config.toml
+    #[arg(short, long, value_name = "NAME")]
+    pub provider: String,
+    /// The credential is a setup token (from `claude setup-token`, sk-ant-oat01-…)
+    #[arg(long, conflicts_with = "api_key")]
+    pub setup_token: bool,
+    /// The credential is an API key
+    #[arg(long)]
+    pub api_key: bool,
+    /// Do not check an API key with the provider before saving it
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this provider
+    #[arg(short, long, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// Machine-readable output (documented in the README)
+    #[arg(long)]
+    pub json: bool,
+    /// Send a one-token request to read the current rate-limit figures (uses a little quota)
+    #[arg(long, conflicts_with = "no_usage")]
+    pub probe: bool,
+    /// Do not contact the provider for usage
+    #[arg(long)]
+    pub no_usage: bool,
+}

@@ -1,0 +1,61 @@
+//! pincer: a small, fast, trustworthy personal AI assistant for the terminal.
+//!
+//! Data flows one way: cli → commands → (config, credential store) → providers → terminal.
+
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod env;
+pub mod exit;
+pub mod fsutil;
+pub mod http;
+pub mod providers;
+pub mod term;
+pub mod usage;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{AuthCommand, Cli, Command};
+use crate::commands::Context;
+use crate::env::Env;
+
+/// Parses the arguments and runs the command. Errors carry their exit code (see [`exit`]).
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    term::style::init(env.no_color);
+    init_logging(&env);
+
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut Cli::command(), "pincer", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let home = env.pincer_home()?;
+    let ctx = Context { env, home, timeouts: http::Timeouts::default() };
+    match &cli.command {
+        Command::Auth(AuthCommand::Login(args)) => {
+            commands::auth_login::run(&ctx, args, &mut term::prompt::Input::stdin())
+        }
+        Command::Auth(AuthCommand::Logout { provider }) => commands::auth_logout::run(&ctx, provider.as_deref()),
+        Command::Auth(AuthCommand::Status(args)) => commands::auth_status::run(&ctx, args),
+        Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Logs go to stderr, filtered by `PINCER_LOG` / `RUST_LOG` (warnings only by default).
+fn init_logging(env: &Env) {
+    let filter = env.log_filter.as_deref().unwrap_or("warn");
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| {
+        eprintln!("warning: ignoring invalid log filter {filter:?}");
+        tracing_subscriber::EnvFilter::new("warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(term::style::stderr_color())
+        .without_time()
+        .init();
+}

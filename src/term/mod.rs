@@ -1,0 +1,5 @@
+//! Everything that talks to a person at a terminal: prompts and styling.
+
+pub mod prompt;
+pub mod sanitize;
+pub mod style;
