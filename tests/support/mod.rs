@@ -1,0 +1,101 @@
+//! Shared test support: a scriptable HTTP server on loopback and a hermetic way to run pincer.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod fake_server;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A 108-character setup token, as `claude setup-token` prints them.
+pub fn setup_token(tag: char) -> String {
+    format!("sk-ant-oat01-{}{}AA", tag.to_string().repeat(10), "x_Y-z".repeat(17))
+}
+
+/// A 108-character API key.
+pub fn api_key(tag: char) -> String {
+    format!("sk-ant-api03-{}{}AA", tag.to_string().repeat(10), "Q-r_S".repeat(17))
+}
+
+/// A temporary home and the binary, run with a cleared environment.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox { dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// `$PINCER_HOME` (inside the sandbox, not yet created: pincer must create it 0700).
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("pincer-home")
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.home().join(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
+    /// pincer with only the variables a test sets: no ambient credentials, proxies or colours.
+    pub fn cmd(&self, base_url: &str) -> Command {
+        let mut cmd = Command::cargo_bin("pincer").unwrap();
+        cmd.env_clear()
+            .env("PINCER_HOME", self.home())
+            .env("HOME", self.dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("ANTHROPIC_BASE_URL", base_url)
+            .env("TZ", "UTC");
+        cmd
+    }
+
+    /// Every file under the home folder except auth.json, with its contents.
+    pub fn files_except_auth(&self) -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.file_name().is_some_and(|n| n != "auth.json") {
+                    out.push((p.clone(), String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.home(), &mut out);
+        out
+    }
+}
+
+/// The output of a finished command, as text.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command, stdin: &str) -> Output {
+    let out = cmd.write_stdin(stdin.as_bytes().to_vec()).output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A loopback address where nothing listens.
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
