@@ -12,8 +12,17 @@ Exit codes:
 Secrets are never taken on the command line: pincer prompts for them (hidden) on a terminal
 and reads one line from stdin otherwise.";
 
+/// The text after the top-level help: exit codes and the environment variables.
+pub fn help_footer() -> String {
+    let mut text = format!("{EXIT_CODES_HELP}\n\nEnvironment:\n");
+    for (name, what) in crate::env::ALL {
+        text.push_str(&format!("  {name:<24} {what}\n"));
+    }
+    text
+}
+
 #[derive(Debug, Parser)]
-#[command(name = "pincer", version, about = "A small, fast, trustworthy AI assistant for the terminal", after_help = EXIT_CODES_HELP)]
+#[command(name = "pincer", version, about = "A small, fast, trustworthy AI assistant for the terminal")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -132,6 +132,11 @@ impl Config {
         };
         if self.doc.get(KEY_DEFAULT_MODEL).is_none() {
             self.doc.insert(KEY_DEFAULT_MODEL, value(&anthropic_name));
+            // Root keys must come before every table, so this lands at the top: say who put it there.
+            if let Some(mut key) = self.doc.as_table_mut().key_mut(KEY_DEFAULT_MODEL) {
+                key.leaf_decor_mut()
+                    .set_prefix("# the model used when --model is not given (set by `pincer auth login`)\n");
+            }
             changes.set_default = Some(anthropic_name);
         }
         changes

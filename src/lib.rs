@@ -16,7 +16,7 @@ pub mod usage;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{AuthCommand, Cli, Command};
 use crate::commands::Context;
@@ -24,7 +24,8 @@ use crate::env::Env;
 
 /// Parses the arguments and runs the command. Errors carry their exit code (see [`exit`]).
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let matches = Cli::command().after_help(cli::help_footer()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let env = Env::from_process();
     term::style::init(env.no_color);
     init_logging(&env);
@@ -55,7 +56,8 @@ fn init_logging(env: &Env) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(term::style::stderr_color())
+        // Plain text: logs are for grepping, and colour support would cost binary size.
+        .with_ansi(false)
         .without_time()
         .init();
 }
