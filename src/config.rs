@@ -32,6 +32,7 @@ pub struct ModelEntry {
     pub model: String,
     pub base_url: Option<String>,
     pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +91,9 @@ impl Config {
                     model: text("model")?,
                     base_url: text("base_url"),
                     max_tokens: t.get("max_tokens").and_then(Item::as_integer).and_then(|n| u64::try_from(n).ok()),
+                    temperature: t
+                        .get("temperature")
+                        .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))),
                 })
             })
             .collect()

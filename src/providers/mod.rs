@@ -3,3 +3,5 @@
 
 pub mod anthropic;
 pub mod api_error;
+pub mod model_id;
+pub mod retry;
