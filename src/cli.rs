@@ -33,6 +33,16 @@ pub enum Command {
     /// Log in to a provider, log out, and see credentials and usage
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Chat with a model: one message (-m or stdin) or an interactive session
+    #[command(
+        visible_alias = "chat",
+        after_help = "Examples:
+  pincer agent -m \"Explain SSE in one sentence\"
+  git diff | pincer agent --system \"Review this diff\"
+  pincer agent --model opus --session work        # continue the `work` conversation
+  pincer agent                                    # interactive, on a terminal"
+    )]
+    Agent(AgentArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -58,6 +68,22 @@ pub enum AuthCommand {
     },
     /// Show each credential and, for Anthropic subscriptions, the 5-hour and 7-day usage
     Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The message to send (otherwise stdin when it is not a terminal, or an interactive session)
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// A model name from config.toml, an alias (sonnet, opus, haiku), or provider/model-id
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Keep the conversation in sessions/NAME.jsonl and continue it next time
+    #[arg(long, value_name = "NAME")]
+    pub session: Option<String>,
+    /// A system prompt
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -104,6 +104,49 @@ impl Config {
         self.doc.get("providers")?.get(provider)?.get(key)?.as_str().map(str::to_string)
     }
 
+    /// `[network] connect_timeout` / `read_timeout`, in seconds; defaults where unset.
+    pub fn timeouts(&self) -> crate::http::Timeouts {
+        let secs = |key: &str| {
+            let v = self.doc.get("network")?.get(key)?;
+            let secs = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+            std::time::Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero())
+        };
+        let default = crate::http::Timeouts::default();
+        crate::http::Timeouts {
+            connect: secs("connect_timeout").unwrap_or(default.connect),
+            read: secs("read_timeout").unwrap_or(default.read),
+        }
+    }
+
+    /// A list option of `[providers.NAME]`, e.g. `betas = ["a", "b"]` (a single string also works).
+    pub fn provider_list(&self, provider: &str, key: &str) -> Vec<String> {
+        let Some(item) = self.doc.get("providers").and_then(|p| p.get(provider)).and_then(|p| p.get(key)) else {
+            return Vec::new();
+        };
+        match item.as_array() {
+            Some(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            None => item.as_str().map(|s| vec![s.to_string()]).unwrap_or_default(),
+        }
+    }
+
+    /// `[providers.NAME.headers]`: extra headers sent with every request to that provider.
+    pub fn provider_headers(&self, provider: &str) -> Vec<(String, String)> {
+        let Some(table) = self
+            .doc
+            .get("providers")
+            .and_then(|p| p.get(provider))
+            .and_then(|p| p.get("headers"))
+            .and_then(Item::as_table_like)
+        else {
+            return Vec::new();
+        };
+        table
+            .iter()
+            .filter(|(name, _)| !is_auth_header(name))
+            .filter_map(|(name, v)| Some((name.to_string(), v.as_str()?.to_string())))
+            .collect()
+    }
+
     /// After an Anthropic login: add an Anthropic model if none exists, and set the default model
     /// if none is set. Nothing the user wrote is changed.
     pub fn ensure_anthropic_model(&mut self, model_id: &str) -> Changes {
@@ -169,6 +212,11 @@ impl Config {
     }
 }
 
+/// Credentials travel only in the headers the provider layer builds from the store.
+fn is_auth_header(name: &str) -> bool {
+    ["authorization", "x-api-key", "anthropic-version", "anthropic-beta"].iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +266,16 @@ unknown_key = [1, 2]
         assert_eq!(changes, Changes { added_model: None, set_default: Some("opus".into()) });
         assert_eq!(c.models().len(), 1);
         assert_eq!(c.models()[0].model, "claude-opus-4-8");
+    }
+
+    #[test]
+    fn provider_betas_and_headers_never_carry_credentials() {
+        let c = config(
+            "[providers.anthropic]\nbetas = [\"x-1\", \"y-2\"]\n[providers.anthropic.headers]\nx-team = \"t\"\nAuthorization = \"Bearer evil\"\nx-api-key = \"k\"\n",
+        );
+        assert_eq!(c.provider_list("anthropic", "betas"), ["x-1", "y-2"]);
+        assert_eq!(c.provider_headers("anthropic"), [("x-team".to_string(), "t".to_string())]);
+        assert!(config("").provider_list("anthropic", "betas").is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Data flows one way: cli → commands → (config, credential store) → providers → terminal.
 
 pub mod auth;
+pub mod chat;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -42,6 +43,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Auth(AuthCommand::Logout { provider }) => commands::auth_logout::run(&ctx, provider.as_deref()),
         Command::Auth(AuthCommand::Status(args)) => commands::auth_status::run(&ctx, args),
+        Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -1,5 +1,6 @@
 //! One file per command. Each takes parsed arguments and the [`Context`] and returns the exit code.
 
+pub mod agent;
 pub mod auth_login;
 pub mod auth_logout;
 pub mod auth_status;

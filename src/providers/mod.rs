@@ -2,6 +2,11 @@
 //! nothing about terminals.
 
 pub mod anthropic;
+pub mod anthropic_stream;
 pub mod api_error;
 pub mod model_id;
 pub mod retry;
+pub mod sse;
+
+// The stream model is Anthropic's today; it is the shape every provider maps to.
+pub use anthropic_stream::{ContentBlock, Message, StreamEvent, Usage};

@@ -1,0 +1,5 @@
+//! The conversation side: sessions on disk, streaming output to a terminal, the REPL.
+
+pub mod render;
+pub mod repl;
+pub mod session;

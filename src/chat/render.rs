@@ -1,0 +1,132 @@
+//! Streaming model output to a terminal or pipe.
+//!
+//! Text is sanitised (no escape sequences reach the terminal) and buffered; the caller flushes
+//! once per network read, so what arrived is visible at once while 100,000 tiny deltas do not
+//! cost 100,000 write calls. Thinking never goes to stdout: on a terminal it is shown dimmed on
+//! stderr, otherwise dropped (it is kept in the session either way).
+
+use std::io::{self, BufWriter, Write};
+
+use crate::term::sanitize::sanitize;
+use crate::term::style::{DIM, paint};
+
+const OUTPUT_BUFFER_BYTES: usize = 64 * 1024;
+
+pub struct Renderer<W: Write> {
+    out: BufWriter<W>,
+    show_thinking: bool,
+    color: bool,
+    wrote_text: bool,
+    last_char: Option<char>,
+    in_thinking: bool,
+}
+
+impl<W: Write> Renderer<W> {
+    pub fn new(out: W, show_thinking: bool, color: bool) -> Renderer<W> {
+        Renderer {
+            out: BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, out),
+            show_thinking,
+            color,
+            wrote_text: false,
+            last_char: None,
+            in_thinking: false,
+        }
+    }
+
+    pub fn text(&mut self, text: &str) -> io::Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.end_thinking();
+        self.out.write_all(sanitize(text).as_bytes())?;
+        self.wrote_text = true;
+        self.last_char = text.chars().next_back();
+        Ok(())
+    }
+
+    pub fn thinking(&mut self, text: &str) {
+        if !self.show_thinking || text.is_empty() {
+            return;
+        }
+        let mut err = io::stderr().lock();
+        if !self.in_thinking {
+            let _ = write!(err, "{}", paint("thinking: ", DIM, self.color));
+            self.in_thinking = true;
+        }
+        let _ = write!(err, "{}", paint(&sanitize(text), DIM, self.color));
+    }
+
+    fn end_thinking(&mut self) {
+        if self.in_thinking {
+            eprintln!();
+            self.in_thinking = false;
+        }
+    }
+
+    /// Makes everything received so far visible. Call once per network read.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Whether any answer text was shown (retries are only allowed before that).
+    pub fn wrote_text(&self) -> bool {
+        self.wrote_text
+    }
+
+    /// Ends the answer on a new line, so the next prompt does not stick to it.
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.end_thinking();
+        if self.wrote_text && self.last_char != Some('\n') {
+            self.out.write_all(b"\n")?;
+        }
+        self.wrote_text = false;
+        self.last_char = None;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts write calls reaching the underlying writer.
+    struct Counting {
+        bytes: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn many_deltas_one_write_per_flush_and_sanitised() {
+        let mut r = Renderer::new(Counting { bytes: Vec::new(), writes: 0 }, false, false);
+        for _ in 0..10_000 {
+            r.text("ab").unwrap();
+        }
+        r.text("\x1b[2J").unwrap();
+        r.flush().unwrap();
+        r.finish().unwrap();
+        let inner = r.out.into_inner().unwrap_or_else(|_| panic!());
+        assert!(inner.writes <= 2, "{} writes", inner.writes);
+        let text = String::from_utf8(inner.bytes).unwrap();
+        assert!(text.ends_with("ab^[[2J\n"), "{}", &text[text.len() - 10..]);
+        assert_eq!(text.len(), 20_000 + "^[[2J".len() + 1);
+    }
+
+    #[test]
+    fn no_extra_newline_when_text_ends_with_one() {
+        let mut r = Renderer::new(Vec::new(), false, false);
+        r.text("done\n").unwrap();
+        r.finish().unwrap();
+        assert_eq!(r.out.into_inner().unwrap(), b"done\n");
+    }
+}

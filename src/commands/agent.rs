@@ -1,0 +1,315 @@
+//! `pincer agent` (alias `chat`): one message from `-m` or stdin, or a REPL on a terminal.
+//!
+//! Each turn runs on a worker thread while this thread watches for Ctrl-C, so an answer in flight
+//! can be cancelled even while the socket read blocks: the REPL goes back to its prompt, a
+//! one-shot run exits 130 keeping what was printed (it is flushed after every network read).
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::Context;
+use crate::auth::credential::Method;
+use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
+use crate::auth::store::Store;
+use crate::chat::render::Renderer;
+use crate::chat::session::{ChatMessage, Role, Session};
+use crate::cli::{AgentArgs, LoginArgs};
+use crate::config::Config;
+use crate::exit::{Interrupted, UsageError};
+use crate::providers::anthropic::chat::{ChatError, ChatRequest, Sink, Target};
+use crate::providers::anthropic::{self};
+use crate::providers::anthropic_stream::{Message, StreamEvent};
+use crate::providers::model_id::{self, ModelChoice};
+use crate::providers::retry;
+use crate::term::interrupt;
+use crate::term::prompt::Input;
+use crate::term::style::{self, note, warn};
+use crate::usage::cache::{UsageCache, credential_key};
+use crate::usage::render as usage_render;
+
+pub const DEFAULT_MAX_TOKENS: u64 = 8192;
+const FALLBACK_MODEL: &str = "sonnet";
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// Everything a turn needs, owned so a worker thread can take it.
+#[derive(Clone)]
+pub struct Turn {
+    pub choice: ModelChoice,
+    pub credential: ResolvedCredential,
+    pub base: String,
+    pub system: Option<String>,
+    pub max_tokens: u64,
+    pub extra_betas: Vec<String>,
+    pub extra_headers: Vec<(String, String)>,
+    pub timeouts: crate::http::Timeouts,
+    pub usage: UsageCache,
+    pub show_thinking: bool,
+    pub color: bool,
+}
+
+pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&ctx.home)?;
+    let name =
+        args.model.clone().or_else(|| config.default_model().map(str::to_string)).unwrap_or(FALLBACK_MODEL.into());
+    let choice = model_id::resolve(&name, &config.models()).map_err(|e| UsageError(e.to_string()))?;
+    if choice.provider != ANTHROPIC {
+        return Err(UsageError(format!(
+            "provider `{}` is not supported by `pincer agent` yet\nhint: use an Anthropic model, e.g. --model anthropic/{}",
+            choice.provider,
+            anthropic::DEFAULT_MODEL
+        ))
+        .into());
+    }
+    let session = args.session.as_deref().map(|n| Session::open(&ctx.home, n)).transpose()?;
+    let stdin_tty = std::io::stdin().is_terminal();
+    let credential = credential_or_login(ctx, stdin_tty && args.message.is_none())?;
+
+    let base = anthropic::base_url(
+        choice.entry.as_ref().and_then(|e| e.base_url.as_deref()).or(ctx.env.anthropic_base_url.as_deref()),
+    );
+    let turn = Turn {
+        max_tokens: choice.entry.as_ref().and_then(|e| e.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS),
+        choice,
+        credential,
+        base,
+        system: args.system.clone(),
+        extra_betas: config.provider_list(ANTHROPIC, "betas"),
+        extra_headers: config.provider_headers(ANTHROPIC),
+        timeouts: config.timeouts(),
+        usage: UsageCache::in_home(&ctx.home),
+        show_thinking: std::io::stderr().is_terminal(),
+        color: style::stderr_color(),
+    };
+    interrupt::install();
+
+    if let Some(message) = &args.message {
+        return one_shot(&turn, session.as_ref(), message);
+    }
+    if !stdin_tty {
+        let mut message = String::new();
+        std::io::stdin().read_to_string(&mut message)?;
+        if message.trim().is_empty() {
+            return Err(UsageError("no message: stdin was empty\nhint: pass -m MESSAGE or pipe text in".into()).into());
+        }
+        return one_shot(&turn, session.as_ref(), &message);
+    }
+    crate::chat::repl::run(ctx, turn, session, &config)
+}
+
+fn one_shot(turn: &Turn, session: Option<&Session>, message: &str) -> anyhow::Result<ExitCode> {
+    let mut history = match session {
+        Some(s) => s.load()?,
+        None => Vec::new(),
+    };
+    let user = ChatMessage::user_text(message);
+    history.push(user.clone());
+    let answer = run_turn(turn, history)?;
+    let code = report_stop(&answer);
+    if let Some(s) = session {
+        s.append(&[user, ChatMessage { role: Role::Assistant, content: answer.content.clone() }])?;
+    }
+    Ok(code)
+}
+
+/// Runs one request on a worker thread and waits for it, watching for Ctrl-C.
+pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Message> {
+    interrupt::reset();
+    let (tx, rx) = mpsc::channel();
+    let worker_turn = turn.clone();
+    std::thread::spawn(move || {
+        let result = stream_turn(&worker_turn, &history);
+        let _ = tx.send(result);
+    });
+    loop {
+        match rx.recv_timeout(CANCEL_POLL) {
+            Ok(result) => return result.map_err(|e| explain(turn, e)),
+            Err(mpsc::RecvTimeoutError::Timeout) if interrupt::interrupted() => {
+                // The worker sees the flag and stops writing; it is left to end on its own.
+                let _ = std::io::stdout().flush();
+                eprintln!();
+                return Err(Interrupted.into());
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => anyhow::bail!("the request thread ended unexpectedly"),
+        }
+    }
+}
+
+fn stream_turn(turn: &Turn, history: &[ChatMessage]) -> Result<Message, ChatError> {
+    let agent = crate::http::agent(turn.timeouts);
+    let target = Target {
+        agent: &agent,
+        base: &turn.base,
+        method: turn.credential.method,
+        secret: &turn.credential.secret,
+        extra_betas: &turn.extra_betas,
+        extra_headers: &turn.extra_headers,
+        max_retries: retry::DEFAULT_MAX_RETRIES,
+    };
+    let temperature = turn.choice.entry.as_ref().and_then(|e| e.temperature);
+    let request = ChatRequest {
+        model: &turn.choice.model,
+        system: turn.system.as_deref(),
+        messages: history,
+        max_tokens: turn.max_tokens,
+        temperature,
+    };
+    let mut sink = TerminalSink {
+        renderer: Renderer::new(std::io::stdout(), turn.show_thinking, turn.color),
+        usage: &turn.usage,
+        usage_key: credential_key(&turn.credential.provider, turn.credential.secret.expose()),
+    };
+    let result = anthropic::chat::stream(&target, &request, &mut sink);
+    if !interrupt::interrupted() {
+        let _ = sink.renderer.finish();
+    }
+    result
+}
+
+struct TerminalSink<'a> {
+    renderer: Renderer<std::io::Stdout>,
+    usage: &'a UsageCache,
+    usage_key: String,
+}
+
+impl Sink for TerminalSink<'_> {
+    fn event(&mut self, event: &StreamEvent) -> std::io::Result<()> {
+        if interrupt::interrupted() {
+            return Ok(());
+        }
+        match event {
+            StreamEvent::TextDelta(text) => self.renderer.text(text),
+            StreamEvent::ThinkingDelta(text) => {
+                self.renderer.thinking(text);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn after_read(&mut self) -> std::io::Result<()> {
+        if interrupt::interrupted() { Ok(()) } else { self.renderer.flush() }
+    }
+
+    fn response_headers(&mut self, headers: &ureq::http::HeaderMap) {
+        if let Some(snapshot) = crate::usage::headers::parse(crate::http::header_pairs(headers), Timestamp::now())
+            && let Err(e) = self.usage.record(&self.usage_key, snapshot)
+        {
+            tracing::warn!("cannot update usage.json: {e:#}");
+        }
+    }
+
+    fn notice(&mut self, text: &str) {
+        note(&format!("pincer: {text}"));
+    }
+
+    fn cancelled(&self) -> bool {
+        interrupt::interrupted()
+    }
+}
+
+/// Notices for how the answer ended; the exit code for a one-shot run.
+pub fn report_stop(answer: &Message) -> ExitCode {
+    let has_text = answer
+        .content
+        .iter()
+        .any(|b| matches!(b, crate::providers::ContentBlock::Text { text, .. } if !text.is_empty()));
+    match answer.stop_reason.as_deref() {
+        Some("refusal") => {
+            warn("the model declined to answer (stop_reason: refusal)");
+            return ExitCode::from(crate::exit::FAILURE);
+        }
+        Some("max_tokens") => {
+            warn("the answer was cut short: max_tokens reached (raise max_tokens for this model in config.toml)")
+        }
+        Some("model_context_window_exceeded") => {
+            warn("the conversation no longer fits the model's context window; start a new one")
+        }
+        Some("pause_turn") => warn("the model paused its turn (stop_reason: pause_turn)"),
+        _ => {}
+    }
+    if answer.content.is_empty() || !has_text && answer.stop_reason.as_deref() != Some("tool_use") {
+        warn("the model returned an empty answer");
+        return ExitCode::from(crate::exit::FAILURE);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Turns a chat failure into the message a person needs.
+fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
+    let oauth = turn.credential.method == Method::OAuth;
+    match error {
+        ChatError::Cancelled => Interrupted.into(),
+        ChatError::Api { error, headers, retries } => {
+            let header =
+                |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+            let after = retries_note(retries);
+            if error.status == 429 && retry::window_exhausted(&header) {
+                let reset = header("anthropic-ratelimit-unified-reset")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(|s| Timestamp::from_second(s).ok())
+                    .map(|t| {
+                        format!(
+                            "; it resets {}",
+                            usage_render::when(t, Timestamp::now(), &jiff::tz::TimeZone::system())
+                        )
+                    })
+                    .unwrap_or_default();
+                let window = header("anthropic-ratelimit-unified-representative-claim").unwrap_or("subscription");
+                return anyhow::anyhow!(
+                    "the {window} usage limit is reached{reset}\nhint: `pincer auth status` shows every window"
+                );
+            }
+            match error.status {
+                401 => anyhow::anyhow!(
+                    "Anthropic rejected the credential ({}){after}\nhint: log in again with `pincer auth login --provider anthropic`",
+                    error.summary()
+                ),
+                400 | 403 | 429 if oauth => anyhow::anyhow!(
+                    "Anthropic refused the request ({}){after}\nAnthropic may refuse subscription (setup) tokens outside its own apps.\nhint: an API key always works: `pincer auth login --provider anthropic --api-key`",
+                    error.summary()
+                ),
+                _ => anyhow::anyhow!("Anthropic answered {}{after}", error.summary()),
+            }
+        }
+        ChatError::Network { reason, retries } => anyhow::anyhow!(
+            "cannot reach Anthropic at {}: {reason}{}\nhint: check your network, or ANTHROPIC_BASE_URL",
+            turn.base,
+            retries_note(retries)
+        ),
+        other => anyhow::Error::new(other),
+    }
+}
+
+fn retries_note(retries: u32) -> String {
+    match retries {
+        0 => String::new(),
+        1 => " (after 1 retry)".into(),
+        n => format!(" (after {n} retries)"),
+    }
+}
+
+/// The credential in use, or — on a terminal — an offer to log in now.
+fn credential_or_login(ctx: &Context, can_ask: bool) -> anyhow::Result<ResolvedCredential> {
+    let store = Store::in_home(&ctx.home);
+    if let Some(c) = resolve::resolve(ANTHROPIC, &ctx.env, &store.load()?) {
+        return Ok(c);
+    }
+    let missing =
+        "no Anthropic credential\nhint: run `pincer auth login --provider anthropic`, or set ANTHROPIC_API_KEY";
+    if !can_ask {
+        anyhow::bail!(missing);
+    }
+    let mut input = Input::stdin();
+    let answer = input.choose("No Anthropic credential found. Log in now?", &["Yes, log in", "No"], 0)?;
+    if answer != 0 {
+        anyhow::bail!(missing);
+    }
+    let args = LoginArgs { provider: ANTHROPIC.into(), setup_token: false, api_key: false, no_verify: false };
+    super::auth_login::run(ctx, &args, &mut input)?;
+    resolve::resolve(ANTHROPIC, &ctx.env, &store.load()?).ok_or_else(|| anyhow::anyhow!(missing))
+}
