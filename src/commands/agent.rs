@@ -6,6 +6,8 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -116,19 +118,26 @@ fn one_shot(turn: &Turn, session: Option<&Session>, message: &str) -> anyhow::Re
 }
 
 /// Runs one request on a worker thread and waits for it, watching for Ctrl-C.
+///
+/// Each turn has its own cancel token: a cancelled worker may stay blocked in a read for a while,
+/// and must stay silent even after the next turn has started.
 pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Message> {
     interrupt::reset();
+    let cancel = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     let worker_turn = turn.clone();
+    let worker_cancel = cancel.clone();
     std::thread::spawn(move || {
-        let result = stream_turn(&worker_turn, &history);
+        let result = stream_turn(&worker_turn, &history, &worker_cancel);
         let _ = tx.send(result);
     });
     loop {
         match rx.recv_timeout(CANCEL_POLL) {
             Ok(result) => return result.map_err(|e| explain(turn, e)),
             Err(mpsc::RecvTimeoutError::Timeout) if interrupt::interrupted() => {
-                // The worker sees the flag and stops writing; it is left to end on its own.
+                // The worker sees its token and stops writing; it is left to end on its own.
+                cancel.store(true, Ordering::SeqCst);
+                interrupt::reset();
                 let _ = std::io::stdout().flush();
                 eprintln!();
                 return Err(Interrupted.into());
@@ -139,7 +148,7 @@ pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Messag
     }
 }
 
-fn stream_turn(turn: &Turn, history: &[ChatMessage]) -> Result<Message, ChatError> {
+fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Result<Message, ChatError> {
     let agent = crate::http::agent(turn.timeouts);
     let target = Target {
         agent: &agent,
@@ -162,9 +171,10 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage]) -> Result<Message, ChatErro
         renderer: Renderer::new(std::io::stdout(), turn.show_thinking, turn.color),
         usage: &turn.usage,
         usage_key: credential_key(&turn.credential.provider, turn.credential.secret.expose()),
+        cancel,
     };
     let result = anthropic::chat::stream(&target, &request, &mut sink);
-    if !interrupt::interrupted() {
+    if !sink.cancelled() {
         let _ = sink.renderer.finish();
     }
     result
@@ -174,11 +184,12 @@ struct TerminalSink<'a> {
     renderer: Renderer<std::io::Stdout>,
     usage: &'a UsageCache,
     usage_key: String,
+    cancel: &'a AtomicBool,
 }
 
 impl Sink for TerminalSink<'_> {
     fn event(&mut self, event: &StreamEvent) -> std::io::Result<()> {
-        if interrupt::interrupted() {
+        if self.cancelled() {
             return Ok(());
         }
         match event {
@@ -192,7 +203,7 @@ impl Sink for TerminalSink<'_> {
     }
 
     fn after_read(&mut self) -> std::io::Result<()> {
-        if interrupt::interrupted() { Ok(()) } else { self.renderer.flush() }
+        if self.cancelled() { Ok(()) } else { self.renderer.flush() }
     }
 
     fn response_headers(&mut self, headers: &ureq::http::HeaderMap) {
@@ -208,7 +219,7 @@ impl Sink for TerminalSink<'_> {
     }
 
     fn cancelled(&self) -> bool {
-        interrupt::interrupted()
+        self.cancel.load(Ordering::SeqCst)
     }
 }
 
