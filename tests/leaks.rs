@@ -15,10 +15,29 @@ fn server(usage_status: u16, key_status: u16) -> FakeServer {
             }
         } else if r.path.starts_with("/v1/models") {
             Response::json(key_status, r#"{"data":[]}"#)
+        } else if r.path == "/v1/messages" && r.json()["stream"] == true {
+            chat_answer(key_status)
         } else {
             Response::json(200, r#"{"content":[]}"#).with_header("anthropic-ratelimit-unified-5h-utilization", "0.5")
         }
     })
+}
+
+/// A streamed answer (cut off when `status` is not 200, to walk the error path too).
+fn chat_answer(status: u16) -> Response {
+    let full = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"content\":[],\"model\":\"m\"}}\n\n\
+        event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+        event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n\
+        event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
+        event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n\
+        event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    let body = if status == 200 { full } else { &full[..full.len() / 2] };
+    Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: support::fake_server::Body::Full(body.as_bytes().to_vec()),
+    }
+    .with_header("anthropic-ratelimit-unified-5h-utilization", "0.5")
 }
 
 #[test]
@@ -46,6 +65,10 @@ fn no_secret_in_any_output_or_file_at_trace_level() {
         (vec!["auth", "status", "--probe"], String::new(), ok.url.as_str(), true),
         (vec!["auth", "status", "--json", "--probe"], String::new(), forbidden.url.as_str(), true),
         (vec!["auth", "status", "--json"], String::new(), down.as_str(), true),
+        (vec!["agent", "-m", "hi", "--session", "s"], String::new(), ok.url.as_str(), false),
+        (vec!["agent", "-m", "hi", "--session", "s"], String::new(), ok.url.as_str(), true),
+        (vec!["agent", "-m", "cut"], String::new(), forbidden.url.as_str(), false),
+        (vec!["agent", "-m", "down"], String::new(), down.as_str(), true),
         (vec!["auth", "logout", "-p", "anthropic"], String::new(), down.as_str(), true),
         (vec!["auth", "logout"], String::new(), down.as_str(), false),
     ];
@@ -58,6 +81,9 @@ fn no_secret_in_any_output_or_file_at_trace_level() {
         }
         let out = run(&mut cmd, &stdin);
         saw_trace |= out.stderr.contains("DEBUG");
+        if args[0] == "agent" && url == ok.url {
+            assert_eq!((out.code, out.stdout.as_str()), (0, "hi\n"), "{args:?}: {}", out.stderr);
+        }
         for s in secrets {
             assert!(!out.stdout.contains(s.as_str()), "{args:?}: secret on stdout:\n{}", out.stdout);
             assert!(!out.stderr.contains(s.as_str()), "{args:?}: secret on stderr:\n{}", out.stderr);
