@@ -99,6 +99,12 @@ impl Config {
             .collect()
     }
 
+    /// `[aliases]`: short names for models (`fast = "local"`, `big = "anthropic/claude-opus-4-8"`).
+    pub fn aliases(&self) -> Vec<(String, String)> {
+        let Some(table) = self.doc.get("aliases").and_then(Item::as_table_like) else { return Vec::new() };
+        table.iter().filter_map(|(k, v)| Some((k.to_string(), v.as_str()?.to_string()))).collect()
+    }
+
     /// `[providers.anthropic] probe_model`, the model `auth status --probe` uses.
     pub fn provider_option(&self, provider: &str, key: &str) -> Option<String> {
         self.doc.get("providers")?.get(provider)?.get(key)?.as_str().map(str::to_string)

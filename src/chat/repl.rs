@@ -6,10 +6,9 @@ use std::process::ExitCode;
 
 use rustyline::error::ReadlineError;
 
-use crate::auth::resolve::ANTHROPIC;
 use crate::chat::session::{ChatMessage, Role, Session};
 use crate::commands::Context;
-use crate::commands::agent::{DEFAULT_MAX_TOKENS, Turn, report_stop, run_turn};
+use crate::commands::agent::{Turn, prepare, report_stop, run_turn};
 use crate::config::Config;
 use crate::exit::Interrupted;
 use crate::providers::model_id;
@@ -60,15 +59,15 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
                     }
                     note("new conversation");
                 }
-                "model" => match model_id::resolve(arg, &config.models()) {
-                    Ok(choice) if choice.provider == ANTHROPIC => {
-                        turn.max_tokens =
-                            choice.entry.as_ref().and_then(|e| e.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS);
-                        note(&format!("model: {}", choice.model));
-                        turn.choice = choice;
+                "model" => match model_id::resolve(arg, &config.models(), &config.aliases())
+                    .map_err(anyhow::Error::from)
+                    .and_then(|choice| prepare(ctx, config, choice, false))
+                {
+                    Ok(next) => {
+                        note(&format!("model: {} ({})", next.choice.model, next.choice.provider));
+                        turn = Turn { system: turn.system.take(), ..next };
                     }
-                    Ok(choice) => warn(&format!("provider `{}` is not supported by the chat yet", choice.provider)),
-                    Err(e) => warn(&e.to_string()),
+                    Err(e) => warn(&format!("{e:#}")),
                 },
                 _ => warn(&format!("unknown command /{name}; /help lists them")),
             }

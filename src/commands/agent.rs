@@ -15,17 +15,19 @@ use jiff::Timestamp;
 
 use super::Context;
 use crate::auth::credential::Method;
-use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
+use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential};
 use crate::auth::store::Store;
 use crate::chat::render::Renderer;
 use crate::chat::session::{ChatMessage, Role, Session};
 use crate::cli::{AgentArgs, LoginArgs};
 use crate::config::Config;
 use crate::exit::{Interrupted, UsageError};
-use crate::providers::anthropic::chat::{ChatError, ChatRequest, Sink, Target};
-use crate::providers::anthropic::{self};
-use crate::providers::anthropic_stream::{Message, StreamEvent};
+use crate::providers::anthropic;
+use crate::providers::anthropic_stream::{Message, MessageAccumulator, StreamEvent};
+use crate::providers::chat::{self, ChatError, ChatRequest, Sink};
 use crate::providers::model_id::{self, ModelChoice};
+use crate::providers::openai;
+use crate::providers::openai_stream::OpenAiAccumulator;
 use crate::providers::retry;
 use crate::term::interrupt;
 use crate::term::prompt::Input;
@@ -33,19 +35,30 @@ use crate::term::style::{self, note, warn};
 use crate::usage::cache::{UsageCache, credential_key};
 use crate::usage::render as usage_render;
 
-pub const DEFAULT_MAX_TOKENS: u64 = 8192;
 const FALLBACK_MODEL: &str = "sonnet";
 const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// How a turn reaches its provider.
+#[derive(Clone)]
+pub enum Backend {
+    Anthropic {
+        credential: ResolvedCredential,
+        extra_betas: Vec<String>,
+    },
+    /// OpenAI-compatible; local servers may need no key at all.
+    OpenAi {
+        credential: Option<ResolvedCredential>,
+    },
+}
 
 /// Everything a turn needs, owned so a worker thread can take it.
 #[derive(Clone)]
 pub struct Turn {
     pub choice: ModelChoice,
-    pub credential: ResolvedCredential,
+    pub backend: Backend,
     pub base: String,
     pub system: Option<String>,
-    pub max_tokens: u64,
-    pub extra_betas: Vec<String>,
+    pub max_tokens: Option<u64>,
     pub extra_headers: Vec<(String, String)>,
     pub timeouts: crate::http::Timeouts,
     pub usage: UsageCache,
@@ -53,39 +66,25 @@ pub struct Turn {
     pub color: bool,
 }
 
+impl Turn {
+    fn credential(&self) -> Option<&ResolvedCredential> {
+        match &self.backend {
+            Backend::Anthropic { credential, .. } => Some(credential),
+            Backend::OpenAi { credential } => credential.as_ref(),
+        }
+    }
+}
+
 pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&ctx.home)?;
     let name =
         args.model.clone().or_else(|| config.default_model().map(str::to_string)).unwrap_or(FALLBACK_MODEL.into());
-    let choice = model_id::resolve(&name, &config.models()).map_err(|e| UsageError(e.to_string()))?;
-    if choice.provider != ANTHROPIC {
-        return Err(UsageError(format!(
-            "provider `{}` is not supported by `pincer agent` yet\nhint: use an Anthropic model, e.g. --model anthropic/{}",
-            choice.provider,
-            anthropic::DEFAULT_MODEL
-        ))
-        .into());
-    }
+    let choice =
+        model_id::resolve(&name, &config.models(), &config.aliases()).map_err(|e| UsageError(e.to_string()))?;
     let session = args.session.as_deref().map(|n| Session::open(&ctx.home, n)).transpose()?;
     let stdin_tty = std::io::stdin().is_terminal();
-    let credential = credential_or_login(ctx, stdin_tty && args.message.is_none())?;
-
-    let base = anthropic::base_url(
-        choice.entry.as_ref().and_then(|e| e.base_url.as_deref()).or(ctx.env.anthropic_base_url.as_deref()),
-    );
-    let turn = Turn {
-        max_tokens: choice.entry.as_ref().and_then(|e| e.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS),
-        choice,
-        credential,
-        base,
-        system: args.system.clone(),
-        extra_betas: config.provider_list(ANTHROPIC, "betas"),
-        extra_headers: config.provider_headers(ANTHROPIC),
-        timeouts: config.timeouts(),
-        usage: UsageCache::in_home(&ctx.home),
-        show_thinking: std::io::stderr().is_terminal(),
-        color: style::stderr_color(),
-    };
+    let mut turn = prepare(ctx, &config, choice, stdin_tty && args.message.is_none())?;
+    turn.system = args.system.clone();
     interrupt::install();
 
     if let Some(message) = &args.message {
@@ -100,6 +99,53 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         return one_shot(&turn, session.as_ref(), &message);
     }
     crate::chat::repl::run(ctx, turn, session, &config)
+}
+
+/// Resolves where a model's requests go and with which credential. On a terminal (`can_ask`), a
+/// missing Anthropic credential is offered a login.
+pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: bool) -> anyhow::Result<Turn> {
+    let entry = choice.entry.clone();
+    let entry_base = entry.as_ref().and_then(|e| e.base_url.clone());
+    let (backend, base) = match choice.provider.as_str() {
+        ANTHROPIC => {
+            let credential = credential_or_login(ctx, can_ask)?;
+            let base = anthropic::base_url(entry_base.as_deref().or(ctx.env.anthropic_base_url.as_deref()));
+            (Backend::Anthropic { credential, extra_betas: config.provider_list(ANTHROPIC, "betas") }, base)
+        }
+        OPENAI => {
+            let base = openai::base_url(entry_base.as_deref().or(ctx.env.openai_base_url.as_deref()));
+            let credential = resolve::resolve(OPENAI, &ctx.env, &Store::in_home(&ctx.home).load()?);
+            if credential.is_none() && base == openai::DEFAULT_BASE_URL {
+                anyhow::bail!(
+                    "no OpenAI API key\nhint: run `pincer auth login --provider openai --api-key`, or set OPENAI_API_KEY"
+                );
+            }
+            (Backend::OpenAi { credential }, base)
+        }
+        named => {
+            let Some(base) = entry_base.or_else(|| config.provider_option(named, "base_url")) else {
+                return Err(UsageError(format!(
+                    "unknown provider `{named}`\nhint: declare it in {} as [providers.{named}] with a base_url",
+                    config.path().display()
+                ))
+                .into());
+            };
+            let credential = resolve::resolve(named, &ctx.env, &Store::in_home(&ctx.home).load()?);
+            (Backend::OpenAi { credential }, base.trim_end_matches('/').to_string())
+        }
+    };
+    Ok(Turn {
+        max_tokens: entry.as_ref().and_then(|e| e.max_tokens),
+        extra_headers: config.provider_headers(&choice.provider),
+        choice,
+        backend,
+        base,
+        system: None,
+        timeouts: config.timeouts(),
+        usage: UsageCache::in_home(&ctx.home),
+        show_thinking: std::io::stderr().is_terminal(),
+        color: style::stderr_color(),
+    })
 }
 
 fn one_shot(turn: &Turn, session: Option<&Session>, message: &str) -> anyhow::Result<ExitCode> {
@@ -150,30 +196,38 @@ pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Messag
 
 fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Result<Message, ChatError> {
     let agent = crate::http::agent(turn.timeouts);
-    let target = Target {
-        agent: &agent,
-        base: &turn.base,
-        method: turn.credential.method,
-        secret: &turn.credential.secret,
-        extra_betas: &turn.extra_betas,
-        extra_headers: &turn.extra_headers,
-        max_retries: retry::DEFAULT_MAX_RETRIES,
-    };
-    let temperature = turn.choice.entry.as_ref().and_then(|e| e.temperature);
     let request = ChatRequest {
         model: &turn.choice.model,
         system: turn.system.as_deref(),
         messages: history,
         max_tokens: turn.max_tokens,
-        temperature,
+        temperature: turn.choice.entry.as_ref().and_then(|e| e.temperature),
     };
     let mut sink = TerminalSink {
         renderer: Renderer::new(std::io::stdout(), turn.show_thinking, turn.color),
         usage: &turn.usage,
-        usage_key: credential_key(&turn.credential.provider, turn.credential.secret.expose()),
+        usage_key: turn.credential().map(|c| credential_key(&c.provider, c.secret.expose())),
         cancel,
     };
-    let result = anthropic::chat::stream(&target, &request, &mut sink);
+    let retries = retry::DEFAULT_MAX_RETRIES;
+    let result = match &turn.backend {
+        Backend::Anthropic { credential, extra_betas } => {
+            let http = anthropic::chat_request(
+                &turn.base,
+                credential.method,
+                &credential.secret,
+                extra_betas,
+                &turn.extra_headers,
+                &request,
+            );
+            chat::stream(&agent, &http, MessageAccumulator::new, retries, &mut sink)
+        }
+        Backend::OpenAi { credential } => {
+            let key = credential.as_ref().map(|c| &c.secret);
+            let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request);
+            chat::stream(&agent, &http, OpenAiAccumulator::new, retries, &mut sink)
+        }
+    };
     if !sink.cancelled() {
         let _ = sink.renderer.finish();
     }
@@ -183,7 +237,7 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
 struct TerminalSink<'a> {
     renderer: Renderer<std::io::Stdout>,
     usage: &'a UsageCache,
-    usage_key: String,
+    usage_key: Option<String>,
     cancel: &'a AtomicBool,
 }
 
@@ -207,8 +261,9 @@ impl Sink for TerminalSink<'_> {
     }
 
     fn response_headers(&mut self, headers: &ureq::http::HeaderMap) {
-        if let Some(snapshot) = crate::usage::headers::parse(crate::http::header_pairs(headers), Timestamp::now())
-            && let Err(e) = self.usage.record(&self.usage_key, snapshot)
+        if let Some(key) = &self.usage_key
+            && let Some(snapshot) = crate::usage::headers::parse(crate::http::header_pairs(headers), Timestamp::now())
+            && let Err(e) = self.usage.record(key, snapshot)
         {
             tracing::warn!("cannot update usage.json: {e:#}");
         }
@@ -252,7 +307,9 @@ pub fn report_stop(answer: &Message) -> ExitCode {
 
 /// Turns a chat failure into the message a person needs.
 fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
-    let oauth = turn.credential.method == Method::OAuth;
+    let anthropic = matches!(turn.backend, Backend::Anthropic { .. });
+    let oauth = turn.credential().is_some_and(|c| c.method == Method::OAuth);
+    let who = if anthropic { "Anthropic".to_string() } else { format!("the {} server", turn.choice.provider) };
     match error {
         ChatError::Cancelled => Interrupted.into(),
         ChatError::Api { error, headers, retries } => {
@@ -277,21 +334,25 @@ fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
             }
             match error.status {
                 401 => anyhow::anyhow!(
-                    "Anthropic rejected the credential ({}){after}\nhint: log in again with `pincer auth login --provider anthropic`",
-                    error.summary()
+                    "{who} rejected the credential ({}){after}\nhint: log in again with `pincer auth login --provider {}`",
+                    error.summary(),
+                    turn.choice.provider
                 ),
                 400 | 403 | 429 if oauth => anyhow::anyhow!(
                     "Anthropic refused the request ({}){after}\nAnthropic may refuse subscription (setup) tokens outside its own apps.\nhint: an API key always works: `pincer auth login --provider anthropic --api-key`",
                     error.summary()
                 ),
-                _ => anyhow::anyhow!("Anthropic answered {}{after}", error.summary()),
+                _ => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
             }
         }
-        ChatError::Network { reason, retries } => anyhow::anyhow!(
-            "cannot reach Anthropic at {}: {reason}{}\nhint: check your network, or ANTHROPIC_BASE_URL",
-            turn.base,
-            retries_note(retries)
-        ),
+        ChatError::Network { reason, retries } => {
+            let variable = if anthropic { "ANTHROPIC_BASE_URL" } else { "the base URL" };
+            anyhow::anyhow!(
+                "cannot reach {who} at {}: {reason}{}\nhint: check your network, or {variable}",
+                turn.base,
+                retries_note(retries)
+            )
+        }
         other => anyhow::Error::new(other),
     }
 }

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use ureq::http::HeaderValue;
 
 use super::api_error::ApiError;
+use super::chat::{ChatRequest, HttpRequest};
 use crate::auth::credential::Method;
 use crate::auth::secret::Secret;
 use crate::http;
@@ -25,6 +26,8 @@ pub const PATH_OAUTH_USAGE: &str = "/api/oauth/usage";
 /// The model `auth status --probe` asks for one token, unless config names another.
 pub const DEFAULT_PROBE_MODEL: &str = "claude-haiku-4-5";
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
+/// Anthropic requires `max_tokens`; this is used when the model entry does not set it.
+pub const DEFAULT_MAX_TOKENS: u64 = 8192;
 
 /// The base URL without a trailing slash.
 pub fn base_url(configured: Option<&str>) -> String {
@@ -243,237 +246,29 @@ mod tests {
     }
 }
 
-/// Streaming chat: `POST /v1/messages` with `stream: true`.
-pub mod chat {
-    use std::io::Read;
-    use std::time::Duration;
-
-    use jiff::Timestamp;
-    use serde_json::json;
-
-    use super::{HEADER_REQUEST_ID, PATH_MESSAGES, auth_headers, with_headers};
-    use crate::auth::credential::Method;
-    use crate::auth::secret::Secret;
-    use crate::chat::session::ChatMessage;
-    use crate::http;
-    use crate::providers::anthropic_stream::{Message, MessageAccumulator, StreamError, StreamEvent};
-    use crate::providers::api_error::ApiError;
-    use crate::providers::retry::{self, Decision, Failure};
-    use crate::providers::sse::SseParser;
-
-    /// Bytes asked of the socket per read; each read ends with one flush of the output.
-    const READ_BUFFER_BYTES: usize = 16 * 1024;
-    const EVENT_STREAM: &str = "text/event-stream";
-
-    pub struct ChatRequest<'a> {
-        pub model: &'a str,
-        pub system: Option<&'a str>,
-        pub messages: &'a [ChatMessage],
-        pub max_tokens: u64,
-        pub temperature: Option<f64>,
+/// The streaming chat request: `POST {base}/v1/messages` with `stream: true`.
+pub fn chat_request(
+    base: &str,
+    method: Method,
+    secret: &Secret<String>,
+    extra_betas: &[String],
+    extra_headers: &[(String, String)],
+    request: &ChatRequest<'_>,
+) -> HttpRequest {
+    let mut body = serde_json::json!({
+        "model": request.model,
+        "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        "stream": true,
+        "messages": request.messages,
+    });
+    if let Some(system) = request.system {
+        body["system"] = serde_json::json!(system);
     }
-
-    impl ChatRequest<'_> {
-        pub fn body(&self) -> serde_json::Value {
-            let mut body = json!({
-                "model": self.model,
-                "max_tokens": self.max_tokens,
-                "stream": true,
-                "messages": self.messages,
-            });
-            if let Some(system) = self.system {
-                body["system"] = json!(system);
-            }
-            if let Some(t) = self.temperature {
-                body["temperature"] = json!(t);
-            }
-            body
-        }
+    if let Some(t) = request.temperature {
+        body["temperature"] = serde_json::json!(t);
     }
-
-    /// Where the stream goes: the terminal renderer, or a test's collector.
-    pub trait Sink {
-        fn event(&mut self, event: &StreamEvent) -> std::io::Result<()>;
-        /// Called after each network read: flush output here, once.
-        fn after_read(&mut self) -> std::io::Result<()>;
-        /// Called for every HTTP response, including errors (rate-limit headers ride on both).
-        fn response_headers(&mut self, headers: &ureq::http::HeaderMap);
-        /// A notice for the person (retries), on stderr.
-        fn notice(&mut self, text: &str);
-        fn cancelled(&self) -> bool;
-    }
-
-    #[derive(Debug, thiserror::Error)]
-    pub enum ChatError {
-        /// An HTTP error answer, after any retries.
-        #[error("{}", .error.summary())]
-        Api { error: ApiError, headers: Vec<(String, String)>, retries: u32 },
-        /// The server could not be reached, after any retries.
-        #[error("{reason}")]
-        Network { reason: String, retries: u32 },
-        /// A 200 whose body is not an event stream (a proxy's page, a misrouted base URL).
-        #[error("expected an event stream but got `{0}`\nhint: check the base URL")]
-        NotAStream(String),
-        /// The stream broke or ended early, or the server sent an error event.
-        #[error(transparent)]
-        Stream(#[from] StreamError),
-        /// The connection dropped or stalled mid-answer.
-        #[error("the response was cut off: {0}")]
-        Interrupted(String),
-        #[error("cancelled")]
-        Cancelled,
-        /// Writing the answer failed (e.g. stdout closed).
-        #[error(transparent)]
-        Output(std::io::Error),
-    }
-
-    pub struct Target<'a> {
-        pub agent: &'a ureq::Agent,
-        pub base: &'a str,
-        pub method: Method,
-        pub secret: &'a Secret<String>,
-        pub extra_betas: &'a [String],
-        pub extra_headers: &'a [(String, String)],
-        pub max_retries: u32,
-    }
-
-    /// Sends the request (retrying failures before any output), then streams the answer into `sink`.
-    pub fn stream(target: &Target<'_>, request: &ChatRequest<'_>, sink: &mut dyn Sink) -> Result<Message, ChatError> {
-        let url = format!("{}{PATH_MESSAGES}", target.base);
-        let body = request.body().to_string();
-        let mut retries = 0;
-        loop {
-            tracing::debug!(%url, model = request.model, attempt = retries + 1, "sending chat request");
-            let mut req =
-                with_headers(target.agent.post(&url), auth_headers(target.method, target.secret, target.extra_betas))
-                    .header("content-type", "application/json")
-                    .header("accept", EVENT_STREAM);
-            for (name, value) in target.extra_headers {
-                req = req.header(name.as_str(), value.as_str());
-            }
-            let failure_wait = match req.send(body.as_bytes()) {
-                Err(e) => {
-                    let reason = http::describe_error(&e);
-                    tracing::debug!(%reason, "chat request failed");
-                    match retry::decide(
-                        &Failure::Connection,
-                        retries,
-                        target.max_retries,
-                        Timestamp::now(),
-                        retry::clock_jitter(),
-                    ) {
-                        Decision::GiveUp => return Err(ChatError::Network { reason, retries }),
-                        Decision::Retry(wait) => (wait, reason),
-                    }
-                }
-                Ok(mut response) => {
-                    sink.response_headers(response.headers());
-                    let status = response.status().as_u16();
-                    tracing::debug!(status, "chat response");
-                    if response.status().is_success() {
-                        return read_stream(response, sink);
-                    }
-                    let headers: Vec<(String, String)> =
-                        http::header_pairs(response.headers()).map(|(n, v)| (n.to_string(), v.to_string())).collect();
-                    let request_id = http::header(response.headers(), HEADER_REQUEST_ID).map(str::to_string);
-                    let bytes = http::read_body(&mut response).unwrap_or_default();
-                    let error = ApiError::parse(status, &bytes, request_id.as_deref());
-                    let failure = Failure::Status { status, headers: &headers };
-                    match retry::decide(&failure, retries, target.max_retries, Timestamp::now(), retry::clock_jitter())
-                    {
-                        Decision::GiveUp => return Err(ChatError::Api { error, headers, retries }),
-                        Decision::Retry(wait) => (wait, error.summary()),
-                    }
-                }
-            };
-            let (wait, reason) = failure_wait;
-            retries += 1;
-            sink.notice(&format!(
-                "{reason}; retrying in {:.1}s ({retries}/{})",
-                wait.as_secs_f64(),
-                target.max_retries
-            ));
-            sleep_unless_cancelled(wait, sink)?;
-        }
-    }
-
-    fn sleep_unless_cancelled(wait: Duration, sink: &dyn Sink) -> Result<(), ChatError> {
-        const TICK: Duration = Duration::from_millis(50);
-        let until = std::time::Instant::now() + wait;
-        while std::time::Instant::now() < until {
-            if sink.cancelled() {
-                return Err(ChatError::Cancelled);
-            }
-            std::thread::sleep(TICK.min(until.saturating_duration_since(std::time::Instant::now())));
-        }
-        Ok(())
-    }
-
-    /// Errors inside the parse callback.
-    enum Step {
-        Stream(StreamError),
-        Output(std::io::Error),
-    }
-
-    impl From<crate::providers::sse::SseError> for Step {
-        fn from(e: crate::providers::sse::SseError) -> Self {
-            Step::Stream(e.into())
-        }
-    }
-
-    fn read_stream(response: ureq::http::Response<ureq::Body>, sink: &mut dyn Sink) -> Result<Message, ChatError> {
-        let content_type = http::header(response.headers(), "content-type").unwrap_or("").to_string();
-        if !content_type.to_ascii_lowercase().starts_with(EVENT_STREAM) {
-            return Err(ChatError::NotAStream(crate::term::sanitize::sanitize(&content_type).into_owned()));
-        }
-        let mut reader = response.into_body().into_reader();
-        let mut parser = SseParser::new();
-        let mut accumulator = MessageAccumulator::new();
-        let mut buf = vec![0u8; READ_BUFFER_BYTES];
-        loop {
-            if sink.cancelled() {
-                return Err(ChatError::Cancelled);
-            }
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    sink.after_read().map_err(ChatError::Output)?;
-                    return Err(ChatError::Interrupted(read_failure(&e)));
-                }
-            };
-            let fed = parser.feed(&buf[..n], |event| match accumulator.push(&event) {
-                Ok(Some(e)) => sink.event(&e).map_err(Step::Output),
-                Ok(None) => Ok(()),
-                Err(e) => Err(Step::Stream(e)),
-            });
-            let flushed = sink.after_read();
-            match fed {
-                Err(Step::Stream(e)) => return Err(e.into()),
-                Err(Step::Output(e)) => return Err(ChatError::Output(e)),
-                Ok(()) => {}
-            }
-            flushed.map_err(ChatError::Output)?;
-            if accumulator.is_complete() {
-                break;
-            }
-        }
-        Ok(accumulator.finish()?)
-    }
-
-    fn read_failure(e: &std::io::Error) -> String {
-        // ureq reports its own timeouts inside an io::Error.
-        let ureq_timeout = e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-            .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
-        match e.kind() {
-            _ if ureq_timeout => "no data arrived within the read timeout".into(),
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                "no data arrived within the read timeout".into()
-            }
-            _ => format!("the connection failed mid-answer ({e})"),
-        }
-    }
+    let mut headers: Vec<(String, HeaderValue)> =
+        auth_headers(method, secret, extra_betas).into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+    headers.extend(extra_headers.iter().filter_map(|(n, v)| Some((n.clone(), HeaderValue::from_str(v).ok()?))));
+    HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() }
 }

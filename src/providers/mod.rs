@@ -4,7 +4,10 @@
 pub mod anthropic;
 pub mod anthropic_stream;
 pub mod api_error;
+pub mod chat;
 pub mod model_id;
+pub mod openai;
+pub mod openai_stream;
 pub mod retry;
 pub mod sse;
 

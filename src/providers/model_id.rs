@@ -1,7 +1,8 @@
 //! Which provider and upstream model ID a `--model` name means.
 //!
-//! Order: a name from `[models]` in config; `provider/ID`; a built-in short alias (`sonnet`,
-//! `opus`, `haiku`) when config does not define it; a bare `claude-*` ID. Then, for Anthropic
+//! Order: a name from `[models]` in config; an `[aliases]` entry (followed once); `provider/ID`;
+//! a built-in short alias (`sonnet`, `opus`, `haiku`) when config does not define it; a bare
+//! `claude-*` ID. Then, for Anthropic
 //! only, dots in `claude-*` IDs become hyphens (`claude-sonnet-4.6` → `claude-sonnet-4-6`): the
 //! API has no dotted IDs, while other servers' names (`qwen2.5-0.5b`) must pass unchanged.
 
@@ -31,11 +32,16 @@ pub enum ModelError {
     Empty,
 }
 
-pub fn resolve(name: &str, models: &[ModelEntry]) -> Result<ModelChoice, ModelError> {
+pub fn resolve(name: &str, models: &[ModelEntry], aliases: &[(String, String)]) -> Result<ModelChoice, ModelError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(ModelError::Empty);
     }
+    // An alias names a model or provider/ID; it is followed once, so aliases cannot loop.
+    let name = match aliases.iter().find(|(alias, _)| alias == name) {
+        Some((_, target)) if !models.iter().any(|m| m.name == name) => target.trim(),
+        _ => name,
+    };
     if let Some(entry) = models.iter().find(|m| m.name == name) {
         return Ok(ModelChoice {
             provider: entry.provider.clone(),
@@ -82,31 +88,44 @@ mod tests {
 
     #[test]
     fn dots_become_hyphens_in_claude_ids_only() {
-        assert_eq!(resolve("claude-sonnet-4.6", &[]).unwrap().model, "claude-sonnet-4-6");
-        assert_eq!(resolve("anthropic/claude-opus-4.8", &[]).unwrap().model, "claude-opus-4-8");
-        assert_eq!(resolve("claude-sonnet-4-5-20250929", &[]).unwrap().model, "claude-sonnet-4-5-20250929");
-        let local = resolve("openai/qwen2.5-0.5b", &[]).unwrap();
+        assert_eq!(resolve("claude-sonnet-4.6", &[], &[]).unwrap().model, "claude-sonnet-4-6");
+        assert_eq!(resolve("anthropic/claude-opus-4.8", &[], &[]).unwrap().model, "claude-opus-4-8");
+        assert_eq!(resolve("claude-sonnet-4-5-20250929", &[], &[]).unwrap().model, "claude-sonnet-4-5-20250929");
+        let local = resolve("openai/qwen2.5-0.5b", &[], &[]).unwrap();
         assert_eq!((local.provider.as_str(), local.model.as_str()), ("openai", "qwen2.5-0.5b"));
         // A gateway's Claude name under another provider passes unchanged.
-        assert_eq!(resolve("openrouter/claude-sonnet-4.6", &[]).unwrap().model, "claude-sonnet-4.6");
+        assert_eq!(resolve("openrouter/claude-sonnet-4.6", &[], &[]).unwrap().model, "claude-sonnet-4.6");
     }
 
     #[test]
     fn config_names_win_then_prefix_then_aliases() {
         let models = [entry("sonnet", "anthropic", "claude-sonnet-4.5"), entry("local", "openai", "qwen2.5-0.5b")];
-        let s = resolve("sonnet", &models).unwrap();
+        let s = resolve("sonnet", &models, &[]).unwrap();
         assert_eq!(s.model, "claude-sonnet-4-5");
         assert_eq!(s.entry.unwrap().name, "sonnet");
-        assert_eq!(resolve("local", &models).unwrap().model, "qwen2.5-0.5b");
-        assert_eq!(resolve("opus", &models).unwrap().model, "claude-opus-4-8");
-        assert_eq!(resolve("haiku", &[]).unwrap().provider, "anthropic");
-        assert_eq!(resolve("ANTHROPIC/claude-x", &[]).unwrap().provider, "anthropic");
+        assert_eq!(resolve("local", &models, &[]).unwrap().model, "qwen2.5-0.5b");
+        assert_eq!(resolve("opus", &models, &[]).unwrap().model, "claude-opus-4-8");
+        assert_eq!(resolve("haiku", &[], &[]).unwrap().provider, "anthropic");
+        assert_eq!(resolve("ANTHROPIC/claude-x", &[], &[]).unwrap().provider, "anthropic");
+    }
+
+    #[test]
+    fn aliases_are_followed_once() {
+        let models = [entry("local", "openai", "qwen2.5-0.5b")];
+        let aliases = [
+            ("fast".to_string(), "local".to_string()),
+            ("big".into(), "anthropic/claude-opus-4.8".into()),
+            ("loop".into(), "loop".into()),
+        ];
+        assert_eq!(resolve("fast", &models, &aliases).unwrap().model, "qwen2.5-0.5b");
+        assert_eq!(resolve("big", &models, &aliases).unwrap().model, "claude-opus-4-8");
+        assert!(resolve("loop", &models, &aliases).is_err());
     }
 
     #[test]
     fn unknown_and_empty_names_explain() {
-        assert_eq!(resolve("gpt-5", &[]), Err(ModelError::Unknown("gpt-5".into())));
-        assert_eq!(resolve("  ", &[]), Err(ModelError::Empty));
-        assert!(resolve("/x", &[]).is_err());
+        assert_eq!(resolve("gpt-5", &[], &[]), Err(ModelError::Unknown("gpt-5".into())));
+        assert_eq!(resolve("  ", &[], &[]), Err(ModelError::Empty));
+        assert!(resolve("/x", &[], &[]).is_err());
     }
 }

@@ -1,0 +1,242 @@
+//! Streaming a chat answer, whatever the provider: send the request (retrying failures before any
+//! output), then read the body, feeding each network read through the SSE parser into the
+//! provider's decoder and flushing the output once per read.
+//!
+//! A provider contributes two things: the HTTP request ([`HttpRequest`]) and a [`Decoder`] that
+//! turns its SSE events into the common [`StreamEvent`]s and final [`Message`].
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use ureq::http::HeaderValue;
+
+use super::anthropic_stream::{Message, MessageAccumulator, StreamError, StreamEvent};
+use super::api_error::ApiError;
+use super::openai_stream::OpenAiAccumulator;
+use super::retry::{self, Decision, Failure};
+use super::sse::{SseError, SseEvent, SseParser};
+use crate::chat::session::ChatMessage;
+use crate::http;
+
+/// Bytes asked of the socket per read; each read ends with one flush of the output.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+pub const EVENT_STREAM: &str = "text/event-stream";
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// What the user asked, in provider-neutral terms.
+pub struct ChatRequest<'a> {
+    pub model: &'a str,
+    pub system: Option<&'a str>,
+    pub messages: &'a [ChatMessage],
+    /// `None`: the provider's default (Anthropic requires one; others may omit it).
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+}
+
+/// A ready-to-send POST.
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(String, HeaderValue)>,
+    pub body: String,
+}
+
+/// Turns one provider's SSE events into the common stream model.
+pub trait Decoder {
+    fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError>;
+    /// True once the stream's explicit end arrived; reading stops there.
+    fn is_complete(&self) -> bool;
+    /// The whole message, or `CutOff` when the stream ended early.
+    fn finish(self) -> Result<Message, StreamError>;
+}
+
+impl Decoder for MessageAccumulator {
+    fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError> {
+        MessageAccumulator::push(self, event)
+    }
+    fn is_complete(&self) -> bool {
+        MessageAccumulator::is_complete(self)
+    }
+    fn finish(self) -> Result<Message, StreamError> {
+        MessageAccumulator::finish(self)
+    }
+}
+
+impl Decoder for OpenAiAccumulator {
+    fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError> {
+        OpenAiAccumulator::push(self, event)
+    }
+    fn is_complete(&self) -> bool {
+        OpenAiAccumulator::is_complete(self)
+    }
+    fn finish(self) -> Result<Message, StreamError> {
+        OpenAiAccumulator::finish(self)
+    }
+}
+
+/// Where the stream goes: the terminal renderer, or a test's collector.
+pub trait Sink {
+    fn event(&mut self, event: &StreamEvent) -> std::io::Result<()>;
+    /// Called after each network read: flush output here, once.
+    fn after_read(&mut self) -> std::io::Result<()>;
+    /// Called for every HTTP response, including errors (rate-limit headers ride on both).
+    fn response_headers(&mut self, headers: &ureq::http::HeaderMap);
+    /// A notice for the person (retries), on stderr.
+    fn notice(&mut self, text: &str);
+    fn cancelled(&self) -> bool;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// An HTTP error answer, after any retries.
+    #[error("{}", .error.summary())]
+    Api { error: ApiError, headers: Vec<(String, String)>, retries: u32 },
+    /// The server could not be reached, after any retries.
+    #[error("{reason}")]
+    Network { reason: String, retries: u32 },
+    /// A 200 whose body is not an event stream (a proxy's page, a misrouted base URL).
+    #[error("expected an event stream but got `{0}`\nhint: check the base URL")]
+    NotAStream(String),
+    /// The stream broke or ended early, or the server sent an error event.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The connection dropped or stalled mid-answer.
+    #[error("the response was cut off: {0}")]
+    Interrupted(String),
+    #[error("cancelled")]
+    Cancelled,
+    /// Writing the answer failed (e.g. stdout closed).
+    #[error(transparent)]
+    Output(std::io::Error),
+}
+
+/// Sends `request`, retrying failures before any output, then streams the answer into `sink`.
+pub fn stream<D: Decoder>(
+    agent: &ureq::Agent,
+    request: &HttpRequest,
+    new_decoder: impl Fn() -> D,
+    max_retries: u32,
+    sink: &mut dyn Sink,
+) -> Result<Message, ChatError> {
+    let mut retries = 0;
+    loop {
+        tracing::debug!(url = %request.url, attempt = retries + 1, "sending chat request");
+        let mut req =
+            agent.post(&request.url).header("content-type", "application/json").header("accept", EVENT_STREAM);
+        for (name, value) in &request.headers {
+            req = req.header(name.as_str(), value.clone());
+        }
+        let (wait, reason) = match req.send(request.body.as_bytes()) {
+            Err(e) => {
+                let reason = http::describe_error(&e);
+                tracing::debug!(%reason, "chat request failed");
+                match retry::decide(&Failure::Connection, retries, max_retries, Timestamp::now(), retry::clock_jitter())
+                {
+                    Decision::GiveUp => return Err(ChatError::Network { reason, retries }),
+                    Decision::Retry(wait) => (wait, reason),
+                }
+            }
+            Ok(mut response) => {
+                sink.response_headers(response.headers());
+                let status = response.status().as_u16();
+                tracing::debug!(status, "chat response");
+                if response.status().is_success() {
+                    return read_stream(response, new_decoder(), sink);
+                }
+                let headers: Vec<(String, String)> =
+                    http::header_pairs(response.headers()).map(|(n, v)| (n.to_string(), v.to_string())).collect();
+                let request_id = http::header(response.headers(), "request-id").map(str::to_string);
+                let bytes = http::read_body(&mut response).unwrap_or_default();
+                let error = ApiError::parse(status, &bytes, request_id.as_deref());
+                let failure = Failure::Status { status, headers: &headers };
+                match retry::decide(&failure, retries, max_retries, Timestamp::now(), retry::clock_jitter()) {
+                    Decision::GiveUp => return Err(ChatError::Api { error, headers, retries }),
+                    Decision::Retry(wait) => (wait, error.summary()),
+                }
+            }
+        };
+        retries += 1;
+        sink.notice(&format!("{reason}; retrying in {:.1}s ({retries}/{max_retries})", wait.as_secs_f64()));
+        sleep_unless_cancelled(wait, sink)?;
+    }
+}
+
+fn sleep_unless_cancelled(wait: Duration, sink: &dyn Sink) -> Result<(), ChatError> {
+    let until = Instant::now() + wait;
+    while Instant::now() < until {
+        if sink.cancelled() {
+            return Err(ChatError::Cancelled);
+        }
+        std::thread::sleep(CANCEL_POLL.min(until.saturating_duration_since(Instant::now())));
+    }
+    Ok(())
+}
+
+/// Errors inside the parse callback.
+enum Step {
+    Stream(StreamError),
+    Output(std::io::Error),
+}
+
+impl From<SseError> for Step {
+    fn from(e: SseError) -> Self {
+        Step::Stream(e.into())
+    }
+}
+
+fn read_stream<D: Decoder>(
+    response: ureq::http::Response<ureq::Body>,
+    mut decoder: D,
+    sink: &mut dyn Sink,
+) -> Result<Message, ChatError> {
+    let content_type = http::header(response.headers(), "content-type").unwrap_or("").to_string();
+    if !content_type.to_ascii_lowercase().starts_with(EVENT_STREAM) {
+        return Err(ChatError::NotAStream(crate::term::sanitize::sanitize(&content_type).into_owned()));
+    }
+    let mut reader = response.into_body().into_reader();
+    let mut parser = SseParser::new();
+    let mut buf = vec![0u8; READ_BUFFER_BYTES];
+    loop {
+        if sink.cancelled() {
+            return Err(ChatError::Cancelled);
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                sink.after_read().map_err(ChatError::Output)?;
+                return Err(ChatError::Interrupted(read_failure(&e)));
+            }
+        };
+        let fed = parser.feed(&buf[..n], |event| match decoder.push(&event) {
+            Ok(Some(e)) => sink.event(&e).map_err(Step::Output),
+            Ok(None) => Ok(()),
+            Err(e) => Err(Step::Stream(e)),
+        });
+        let flushed = sink.after_read();
+        match fed {
+            Err(Step::Stream(e)) => return Err(e.into()),
+            Err(Step::Output(e)) => return Err(ChatError::Output(e)),
+            Ok(()) => {}
+        }
+        flushed.map_err(ChatError::Output)?;
+        if decoder.is_complete() {
+            break;
+        }
+    }
+    Ok(decoder.finish()?)
+}
+
+fn read_failure(e: &std::io::Error) -> String {
+    // ureq reports its own timeouts inside an io::Error.
+    let ureq_timeout = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+    if ureq_timeout || matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+        "no data arrived within the read timeout".into()
+    } else {
+        format!("the connection failed mid-answer ({e})")
+    }
+}
