@@ -205,6 +205,33 @@ pub fn probe(
     Ok(ProbeAnswer { usage, error })
 }
 
+/// The streaming chat request: `POST {base}/v1/messages` with `stream: true`.
+pub fn chat_request(
+    base: &str,
+    method: Method,
+    secret: &Secret<String>,
+    extra_betas: &[String],
+    extra_headers: &[(String, String)],
+    request: &ChatRequest<'_>,
+) -> HttpRequest {
+    let mut body = serde_json::json!({
+        "model": request.model,
+        "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        "stream": true,
+        "messages": request.messages,
+    });
+    if let Some(system) = request.system {
+        body["system"] = serde_json::json!(system);
+    }
+    if let Some(t) = request.temperature {
+        body["temperature"] = serde_json::json!(t);
+    }
+    let mut headers: Vec<(String, HeaderValue)> =
+        auth_headers(method, secret, extra_betas).into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+    headers.extend(extra_headers.iter().filter_map(|(n, v)| Some((n.clone(), HeaderValue::from_str(v).ok()?))));
+    HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,31 +271,4 @@ mod tests {
         assert_eq!(base_url(None), DEFAULT_BASE_URL);
         assert_eq!(base_url(Some("http://127.0.0.1:9/")), "http://127.0.0.1:9");
     }
-}
-
-/// The streaming chat request: `POST {base}/v1/messages` with `stream: true`.
-pub fn chat_request(
-    base: &str,
-    method: Method,
-    secret: &Secret<String>,
-    extra_betas: &[String],
-    extra_headers: &[(String, String)],
-    request: &ChatRequest<'_>,
-) -> HttpRequest {
-    let mut body = serde_json::json!({
-        "model": request.model,
-        "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-        "stream": true,
-        "messages": request.messages,
-    });
-    if let Some(system) = request.system {
-        body["system"] = serde_json::json!(system);
-    }
-    if let Some(t) = request.temperature {
-        body["temperature"] = serde_json::json!(t);
-    }
-    let mut headers: Vec<(String, HeaderValue)> =
-        auth_headers(method, secret, extra_betas).into_iter().map(|(n, v)| (n.to_string(), v)).collect();
-    headers.extend(extra_headers.iter().filter_map(|(n, v)| Some((n.clone(), HeaderValue::from_str(v).ok()?))));
-    HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() }
 }
