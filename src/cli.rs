@@ -43,6 +43,12 @@ pub enum Command {
   pincer agent                                    # interactive, on a terminal"
     )]
     Agent(AgentArgs),
+    /// List configured models, their provider, and the credential each would use
+    Models {
+        /// Machine-readable output (documented in the README)
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]

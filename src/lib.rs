@@ -44,6 +44,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Auth(AuthCommand::Logout { provider }) => commands::auth_logout::run(&ctx, provider.as_deref()),
         Command::Auth(AuthCommand::Status(args)) => commands::auth_status::run(&ctx, args),
         Command::Agent(args) => commands::agent::run(&ctx, args),
+        Command::Models { json } => commands::models::run(&ctx, *json),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -124,3 +124,57 @@ fn chats_with_a_real_server_through_both_credential_kinds() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
 }
+
+#[test]
+fn chats_through_the_openai_protocol_and_a_named_local_provider() {
+    let sb = Sandbox::new();
+    let api_key = test_api_key();
+    let server = LlamaServer::start(sb.dir.path(), &api_key);
+    let log = || std::fs::read_to_string(&server.log).unwrap_or_default();
+    std::fs::create_dir_all(sb.home()).unwrap();
+    std::fs::write(
+        sb.file("config.toml"),
+        format!(
+            "[providers.llama]\nbase_url = \"{}/v1\"\n\n[models.local]\nprovider = \"llama\"\nmodel = \"claude-smol\"\nmax_tokens = 48\ntemperature = 0\n",
+            server.url
+        ),
+    )
+    .unwrap();
+
+    // `openai/<id>` with the environment's base URL and key.
+    let out = run(
+        sb.cmd("http://127.0.0.1:1")
+            .env("OPENAI_BASE_URL", format!("{}/v1", server.url))
+            .env("OPENAI_API_KEY", &api_key)
+            .args(["agent", "-m", "Say hello.", "--model", "openai/claude-smol"]),
+        "",
+    );
+    assert_eq!(out.code, 0, "openai/<id> failed:\n{}\n--- server log ---\n{}", out.stderr, log());
+    assert!(!out.stdout.trim().is_empty());
+
+    // A named local provider with its own stored key.
+    let out =
+        run(sb.cmd("http://127.0.0.1:1").args(["auth", "login", "-p", "llama", "--api-key"]), &format!("{api_key}\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(
+        sb.cmd("http://127.0.0.1:1").args(["agent", "-m", "Name a fruit.", "--model", "local", "--session", "o"]),
+        "",
+    );
+    assert_eq!(out.code, 0, "named provider failed:\n{}\n--- server log ---\n{}", out.stderr, log());
+    assert!(!out.stdout.trim().is_empty());
+    let out = run(sb.cmd("http://127.0.0.1:1").args(["agent", "--model", "local", "--session", "o"]), "Another?\n");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(sb.read("sessions/o.jsonl").lines().count(), 4);
+
+    // `pincer models` tells the truth about it.
+    let out = run(sb.cmd("http://127.0.0.1:1").args(["models", "--json"]), "");
+    let models: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(models["models"][0]["credential"]["source"], "store");
+    assert_eq!(models["models"][0]["base_url"], format!("{}/v1", server.url));
+
+    // A wrong key fails clearly.
+    run(sb.cmd("http://127.0.0.1:1").args(["auth", "login", "-p", "llama", "--api-key"]), "wrong-key-123\n");
+    let out = run(sb.cmd("http://127.0.0.1:1").args(["agent", "-m", "hi", "--model", "local"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("the llama server rejected the credential (HTTP 401"), "{}", out.stderr);
+}

@@ -75,7 +75,9 @@ pub enum TokenError {
         "character {position} of the token is {what}, which a token never contains (only letters, digits, `-` and `_`)\nhint: {hint}"
     )]
     BadCharacter { position: usize, what: String, hint: &'static str },
-    #[error("this is an Anthropic token\nhint: run `pincer auth login --provider anthropic`")]
+    #[error(
+        "this is an Anthropic subscription token, which only Anthropic's own API accepts\nhint: run `pincer auth login --provider anthropic --setup-token`"
+    )]
     AnthropicTokenForOtherProvider,
 }
 
@@ -130,12 +132,14 @@ pub fn check_api_key(key: &str) -> Result<(), TokenError> {
 }
 
 /// Checks a key for an OpenAI-compatible provider. Their formats vary (local servers accept
-/// anything), so only what would break an HTTP header or betray a mix-up is refused.
+/// anything), so only what would break an HTTP header or betray a mix-up is refused. Anthropic
+/// API keys are allowed (Anthropic's OpenAI-compatible endpoint takes them as Bearer tokens);
+/// subscription tokens are not (nothing but Anthropic's native API accepts them).
 pub fn check_openai_key(key: &str) -> Result<(), TokenError> {
     if key.is_empty() {
         return Err(TokenError::Empty("paste the API key the provider gave you"));
     }
-    if key.starts_with("sk-ant-") {
+    if key.starts_with("sk-ant-oat") || key.starts_with(REFRESH_TOKEN_PREFIX) {
         return Err(TokenError::AnthropicTokenForOtherProvider);
     }
     match key.chars().enumerate().find(|(_, c)| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
@@ -321,7 +325,8 @@ pub(crate) mod tests {
         assert_eq!(check_openai_key("sk-proj-abc123"), Ok(()));
         assert_eq!(check_openai_key("local-dev-key"), Ok(()));
         assert!(matches!(check_openai_key("a b"), Err(TokenError::BadCharacter { position: 2, .. })));
-        assert_eq!(check_openai_key(&api_key(108)), Err(TokenError::AnthropicTokenForOtherProvider));
+        assert_eq!(check_openai_key(&setup_token(108)), Err(TokenError::AnthropicTokenForOtherProvider));
+        assert_eq!(check_openai_key(&api_key(108)), Ok(()), "Anthropic's OpenAI-compatible layer takes API keys");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 
 use super::Context;
 use crate::auth::credential::Method;
-use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential};
+use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
 use crate::auth::store::Store;
 use crate::chat::render::Renderer;
 use crate::chat::session::{ChatMessage, Role, Session};
@@ -29,6 +29,7 @@ use crate::providers::model_id::{self, ModelChoice};
 use crate::providers::openai;
 use crate::providers::openai_stream::OpenAiAccumulator;
 use crate::providers::retry;
+use crate::providers::routing::{self, Protocol};
 use crate::term::interrupt;
 use crate::term::prompt::Input;
 use crate::term::style::{self, note, warn};
@@ -105,35 +106,21 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
 /// missing Anthropic credential is offered a login.
 pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: bool) -> anyhow::Result<Turn> {
     let entry = choice.entry.clone();
-    let entry_base = entry.as_ref().and_then(|e| e.base_url.clone());
-    let (backend, base) = match choice.provider.as_str() {
-        ANTHROPIC => {
-            let credential = credential_or_login(ctx, can_ask)?;
-            let base = anthropic::base_url(entry_base.as_deref().or(ctx.env.anthropic_base_url.as_deref()));
-            (Backend::Anthropic { credential, extra_betas: config.provider_list(ANTHROPIC, "betas") }, base)
+    let route = routing::route(&choice, config, &ctx.env, &Store::in_home(&ctx.home).load()?)?;
+    let backend = match (route.protocol, route.credential) {
+        (Protocol::Anthropic, Some(credential)) => {
+            Backend::Anthropic { credential, extra_betas: config.provider_list(ANTHROPIC, "betas") }
         }
-        OPENAI => {
-            let base = openai::base_url(entry_base.as_deref().or(ctx.env.openai_base_url.as_deref()));
-            let credential = resolve::resolve(OPENAI, &ctx.env, &Store::in_home(&ctx.home).load()?);
-            if credential.is_none() && base == openai::DEFAULT_BASE_URL {
-                anyhow::bail!(
-                    "no OpenAI API key\nhint: run `pincer auth login --provider openai --api-key`, or set OPENAI_API_KEY"
-                );
-            }
-            (Backend::OpenAi { credential }, base)
-        }
-        named => {
-            let Some(base) = entry_base.or_else(|| config.provider_option(named, "base_url")) else {
-                return Err(UsageError(format!(
-                    "unknown provider `{named}`\nhint: declare it in {} as [providers.{named}] with a base_url",
-                    config.path().display()
-                ))
-                .into());
-            };
-            let credential = resolve::resolve(named, &ctx.env, &Store::in_home(&ctx.home).load()?);
-            (Backend::OpenAi { credential }, base.trim_end_matches('/').to_string())
-        }
+        (Protocol::Anthropic, None) => Backend::Anthropic {
+            credential: login_now(ctx, can_ask)?,
+            extra_betas: config.provider_list(ANTHROPIC, "betas"),
+        },
+        (Protocol::OpenAi, None) if route.base == openai::DEFAULT_BASE_URL => anyhow::bail!(
+            "no OpenAI API key\nhint: run `pincer auth login --provider openai --api-key`, or set OPENAI_API_KEY"
+        ),
+        (Protocol::OpenAi, credential) => Backend::OpenAi { credential },
     };
+    let base = route.base;
     Ok(Turn {
         max_tokens: entry.as_ref().and_then(|e| e.max_tokens),
         extra_headers: config.provider_headers(&choice.provider),
@@ -365,12 +352,8 @@ fn retries_note(retries: u32) -> String {
     }
 }
 
-/// The credential in use, or — on a terminal — an offer to log in now.
-fn credential_or_login(ctx: &Context, can_ask: bool) -> anyhow::Result<ResolvedCredential> {
-    let store = Store::in_home(&ctx.home);
-    if let Some(c) = resolve::resolve(ANTHROPIC, &ctx.env, &store.load()?) {
-        return Ok(c);
-    }
+/// No Anthropic credential: say so, and on a terminal offer to log in now.
+fn login_now(ctx: &Context, can_ask: bool) -> anyhow::Result<ResolvedCredential> {
     let missing =
         "no Anthropic credential\nhint: run `pincer auth login --provider anthropic`, or set ANTHROPIC_API_KEY";
     if !can_ask {
@@ -383,5 +366,5 @@ fn credential_or_login(ctx: &Context, can_ask: bool) -> anyhow::Result<ResolvedC
     }
     let args = LoginArgs { provider: ANTHROPIC.into(), setup_token: false, api_key: false, no_verify: false };
     super::auth_login::run(ctx, &args, &mut input)?;
-    resolve::resolve(ANTHROPIC, &ctx.env, &store.load()?).ok_or_else(|| anyhow::anyhow!(missing))
+    resolve::resolve(ANTHROPIC, &ctx.env, &Store::in_home(&ctx.home).load()?).ok_or_else(|| anyhow::anyhow!(missing))
 }

@@ -9,6 +9,7 @@ pub mod model_id;
 pub mod openai;
 pub mod openai_stream;
 pub mod retry;
+pub mod routing;
 pub mod sse;
 
 // The stream model is Anthropic's today; it is the shape every provider maps to.
