@@ -35,6 +35,25 @@ pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot set permissions of {}", dir.display()))
 }
 
+/// Wraps an I/O error with what was being done, plus a hint for the failures a person can fix.
+fn io_error(error: std::io::Error, what: String, path: &Path) -> anyhow::Error {
+    let hint = match error.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            Some(format!("the disk is full; {} is unchanged. Free some space and retry", path.display()))
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => Some(format!(
+            "{} is not writable; nothing was changed. Set PINCER_HOME to a writable folder or fix the permissions",
+            path.parent().unwrap_or(path).display()
+        )),
+        _ => None,
+    };
+    let error = anyhow::Error::new(error).context(what);
+    match hint {
+        Some(hint) => error.context(format!("hint: {hint}")),
+        None => error,
+    }
+}
+
 /// Replaces `path` with `contents` atomically, leaving the file with exactly `mode`.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     let dir = path.parent().context("a file to write has no parent folder")?;
@@ -44,16 +63,16 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<(
         .suffix(".tmp")
         .permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        .map_err(|e| io_error(e, format!("cannot create a temporary file in {}", dir.display()), path))?;
     let write = |file: &mut File| -> std::io::Result<()> {
         // The umask may have narrowed (or a platform widened) the creation mode: set it exactly.
         file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.write_all(contents)?;
         file.sync_all()
     };
-    write(temp.as_file_mut()).with_context(|| format!("cannot write {}", path.display()))?;
+    write(temp.as_file_mut()).map_err(|e| io_error(e, format!("cannot write {}", path.display()), path))?;
     // On error the temporary file is removed when `temp` drops.
-    temp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot replace {}", path.display()))?;
+    temp.persist(path).map_err(|e| io_error(e.error, format!("cannot replace {}", path.display()), path))?;
     // Make the rename itself durable.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -84,7 +103,7 @@ impl FileLock {
             .write(true)
             .mode(PRIVATE_FILE_MODE)
             .open(&path)
-            .with_context(|| format!("cannot open lock file {}", path.display()))?;
+            .map_err(|e| io_error(e, format!("cannot open lock file {}", path.display()), target))?;
         let started = Instant::now();
         loop {
             match file.try_lock() {

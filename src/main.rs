@@ -22,6 +22,10 @@ fn render_chain(error: &anyhow::Error) -> String {
     let mut extra = Vec::new();
     for cause in error.chain() {
         let text = cause.to_string();
+        if text.starts_with("hint:") {
+            extra.push(text);
+            continue;
+        }
         let mut lines = text.lines();
         if let Some(first) = lines.next() {
             message.push(first.to_string());

@@ -53,20 +53,28 @@ fn no_temp_files_beyond(sb: &Sandbox, allowed: usize) {
 fn auth_json_is_old_or_new_after_any_kill() {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.home()).unwrap();
-    let providers: String = (0..KILLS_PER_FILE).map(|i| format!("[providers.p{i}]\nbase_url = \"http://127.0.0.1:1\"\n")).collect();
+    let providers: String =
+        (0..KILLS_PER_FILE).map(|i| format!("[providers.p{i}]\nbase_url = \"http://127.0.0.1:1\"\n")).collect();
     std::fs::write(sb.file("config.toml"), providers).unwrap();
     let mut rng = Lcg(7);
     let mut saved: Vec<String> = Vec::new();
     for i in 0..KILLS_PER_FILE {
         let delay = Duration::from_micros(rng.next() % MAX_DELAY_MICROS);
         let provider = format!("p{i}");
-        run_and_kill(&sb, &closed_port_url(), &["auth", "login", "-p", &provider, "--api-key"], &format!("key-{i:04}\n"), delay, &[]);
+        run_and_kill(
+            &sb,
+            &closed_port_url(),
+            &["auth", "login", "-p", &provider, "--api-key"],
+            &format!("key-{i:04}\n"),
+            delay,
+            &[],
+        );
         let Ok(text) = std::fs::read_to_string(sb.file("auth.json")) else {
             assert!(saved.is_empty(), "auth.json vanished after kill {i}");
             continue;
         };
-        let json: serde_json::Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("kill {i} (delay {delay:?}) left invalid auth.json: {e}\n{text}"));
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("kill {i} (delay {delay:?}) left invalid auth.json: {e}\n{text}"));
         let creds = json["credentials"].as_object().unwrap();
         // Old state (the entries so far) or new state (plus this one); nothing else.
         for p in &saved {
@@ -96,9 +104,17 @@ fn config_toml_is_old_or_new_after_any_kill() {
         std::fs::write(sb.file("config.toml"), user).unwrap();
         let delay = Duration::from_micros(rng.next() % MAX_DELAY_MICROS);
         let token = support::setup_token('c');
-        run_and_kill(&sb, &closed_port_url(), &["auth", "login", "-p", "anthropic", "--setup-token"], &format!("{token}\n"), delay, &[]);
+        run_and_kill(
+            &sb,
+            &closed_port_url(),
+            &["auth", "login", "-p", "anthropic", "--setup-token"],
+            &format!("{token}\n"),
+            delay,
+            &[],
+        );
         let text = sb.read("config.toml");
-        let doc: toml_edit::DocumentMut = text.parse().unwrap_or_else(|e| panic!("kill {i}: invalid config.toml: {e}\n{text}"));
+        let doc: toml_edit::DocumentMut =
+            text.parse().unwrap_or_else(|e| panic!("kill {i}: invalid config.toml: {e}\n{text}"));
         if text == user {
             continue;
         }
@@ -132,9 +148,17 @@ fn usage_json_is_old_or_new_after_any_kill() {
     let mut rng = Lcg(13);
     for i in 0..KILLS_PER_FILE {
         let delay = Duration::from_micros(rng.next() % MAX_DELAY_MICROS);
-        run_and_kill(&sb, &server.url, &["auth", "status", "--probe", "--json"], "", delay, &[("CLAUDE_CODE_OAUTH_TOKEN", &token)]);
+        run_and_kill(
+            &sb,
+            &server.url,
+            &["auth", "status", "--probe", "--json"],
+            "",
+            delay,
+            &[("CLAUDE_CODE_OAUTH_TOKEN", &token)],
+        );
         let Ok(text) = std::fs::read_to_string(sb.file("usage.json")) else { continue };
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("kill {i}: invalid usage.json: {e}\n{text}"));
+        let json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("kill {i}: invalid usage.json: {e}\n{text}"));
         let entry = json["credentials"].as_object().unwrap().values().next().expect("one credential");
         assert_eq!(entry["headers"]["windows"].as_array().unwrap().len(), 2, "kill {i}: a half-written snapshot");
     }
@@ -159,11 +183,19 @@ fn sessions_lose_at_most_the_turn_in_flight() {
     let mut turns = 0;
     for i in 0..KILLS_PER_FILE {
         let delay = Duration::from_micros(rng.next() % (MAX_DELAY_MICROS * 2));
-        run_and_kill(&sb, &server.url, &["agent", "-m", &format!("q{i}"), "--session", "k"], "", delay, &[("ANTHROPIC_API_KEY", &key)]);
+        run_and_kill(
+            &sb,
+            &server.url,
+            &["agent", "-m", &format!("q{i}"), "--session", "k"],
+            "",
+            delay,
+            &[("ANTHROPIC_API_KEY", &key)],
+        );
         let text = sb.read("sessions/k.jsonl");
         let lines: Vec<&str> = text.lines().collect();
         for (n, line) in lines.iter().enumerate() {
-            let m: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("kill {i}: line {n} torn: {e}\n{text}"));
+            let m: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("kill {i}: line {n} torn: {e}\n{text}"));
             assert_eq!(m["role"], if n % 2 == 0 { "user" } else { "assistant" }, "kill {i}: turns out of order");
         }
         assert_eq!(lines.len() % 2, 0, "kill {i}: half a turn was kept");
