@@ -124,6 +124,18 @@ impl Config {
         }
     }
 
+    /// `[network] max_response_mb`: the largest streamed answer read before giving up.
+    pub fn max_response_bytes(&self) -> u64 {
+        const MIB: f64 = 1024.0 * 1024.0;
+        self.doc
+            .get("network")
+            .and_then(|n| n.get("max_response_mb"))
+            .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+            .filter(|mb| *mb > 0.0)
+            .map(|mb| (mb * MIB) as u64)
+            .unwrap_or(crate::providers::chat::DEFAULT_MAX_RESPONSE_BYTES)
+    }
+
     /// A list option of `[providers.NAME]`, e.g. `betas = ["a", "b"]` (a single string also works).
     pub fn provider_list(&self, provider: &str, key: &str) -> Vec<String> {
         let Some(item) = self.doc.get("providers").and_then(|p| p.get(provider)).and_then(|p| p.get(key)) else {

@@ -62,6 +62,7 @@ pub struct Turn {
     pub max_tokens: Option<u64>,
     pub extra_headers: Vec<(String, String)>,
     pub timeouts: crate::http::Timeouts,
+    pub limits: chat::Limits,
     pub usage: UsageCache,
     pub show_thinking: bool,
     pub color: bool,
@@ -129,6 +130,7 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
         base,
         system: None,
         timeouts: config.timeouts(),
+        limits: chat::Limits { max_response_bytes: config.max_response_bytes(), ..chat::Limits::default() },
         usage: UsageCache::in_home(&ctx.home),
         show_thinking: std::io::stderr().is_terminal(),
         color: style::stderr_color(),
@@ -196,7 +198,7 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
         usage_key: turn.credential().map(|c| credential_key(&c.provider, c.secret.expose())),
         cancel,
     };
-    let retries = retry::DEFAULT_MAX_RETRIES;
+    let limits = turn.limits;
     let result = match &turn.backend {
         Backend::Anthropic { credential, extra_betas } => {
             let http = anthropic::chat_request(
@@ -207,12 +209,12 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
                 &turn.extra_headers,
                 &request,
             );
-            chat::stream(&agent, &http, MessageAccumulator::new, retries, &mut sink)
+            chat::stream(&agent, &http, MessageAccumulator::new, limits, &mut sink)
         }
         Backend::OpenAi { credential } => {
             let key = credential.as_ref().map(|c| &c.secret);
             let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request);
-            chat::stream(&agent, &http, OpenAiAccumulator::new, retries, &mut sink)
+            chat::stream(&agent, &http, OpenAiAccumulator::new, limits, &mut sink)
         }
     };
     if !sink.cancelled() {

@@ -94,6 +94,16 @@ pub enum ChatError {
     /// The server could not be reached, after any retries.
     #[error("{reason}")]
     Network { reason: String, retries: u32 },
+    /// A redirect, which pincer never follows with a credential.
+    #[error(
+        "the server answered HTTP {status}, a redirect to {location}; pincer does not follow redirects, so credentials never go elsewhere\nhint: set the base URL to the final address"
+    )]
+    Redirected { status: u16, location: String },
+    /// The body went past the size limit (an endless or runaway stream).
+    #[error(
+        "the response passed {0} MiB and was abandoned\nhint: raise [network] max_response_mb in config.toml if this was expected"
+    )]
+    TooLarge(u64),
     /// A 200 whose body is not an event stream (a proxy's page, a misrouted base URL).
     #[error("expected an event stream but got `{0}`\nhint: check the base URL")]
     NotAStream(String),
@@ -110,14 +120,32 @@ pub enum ChatError {
     Output(std::io::Error),
 }
 
+/// Limits that keep a hostile or broken server from holding pincer forever or filling memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_retries: u32,
+    /// Bytes of one response body, after which the answer is abandoned as too large.
+    pub max_response_bytes: u64,
+}
+
+/// 256 MiB of events is about 17 MB of text: far beyond any real answer.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_retries: super::retry::DEFAULT_MAX_RETRIES, max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES }
+    }
+}
+
 /// Sends `request`, retrying failures before any output, then streams the answer into `sink`.
 pub fn stream<D: Decoder>(
     agent: &ureq::Agent,
     request: &HttpRequest,
     new_decoder: impl Fn() -> D,
-    max_retries: u32,
+    limits: Limits,
     sink: &mut dyn Sink,
 ) -> Result<Message, ChatError> {
+    let max_retries = limits.max_retries;
     let mut retries = 0;
     loop {
         tracing::debug!(url = %request.url, attempt = retries + 1, "sending chat request");
@@ -141,7 +169,15 @@ pub fn stream<D: Decoder>(
                 let status = response.status().as_u16();
                 tracing::debug!(status, "chat response");
                 if response.status().is_success() {
-                    return read_stream(response, new_decoder(), sink);
+                    return read_stream(response, new_decoder(), limits.max_response_bytes, sink);
+                }
+                if response.status().is_redirection() {
+                    // Never followed: a credential must not travel to another address.
+                    let location = http::header(response.headers(), "location").unwrap_or("(no location)");
+                    return Err(ChatError::Redirected {
+                        status,
+                        location: crate::term::sanitize::sanitize(location).into_owned(),
+                    });
                 }
                 let headers: Vec<(String, String)> =
                     http::header_pairs(response.headers()).map(|(n, v)| (n.to_string(), v.to_string())).collect();
@@ -187,15 +223,18 @@ impl From<SseError> for Step {
 fn read_stream<D: Decoder>(
     response: ureq::http::Response<ureq::Body>,
     mut decoder: D,
+    max_bytes: u64,
     sink: &mut dyn Sink,
 ) -> Result<Message, ChatError> {
     let content_type = http::header(response.headers(), "content-type").unwrap_or("").to_string();
     if !content_type.to_ascii_lowercase().starts_with(EVENT_STREAM) {
         return Err(ChatError::NotAStream(crate::term::sanitize::sanitize(&content_type).into_owned()));
     }
-    let mut reader = response.into_body().into_reader();
+    // ureq's own body limit (10 MB by default) is for whole bodies; a stream is bounded here.
+    let mut reader = response.into_body().into_with_config().limit(u64::MAX).reader();
     let mut parser = SseParser::new();
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
+    let mut total: u64 = 0;
     loop {
         if sink.cancelled() {
             return Err(ChatError::Cancelled);
@@ -209,6 +248,11 @@ fn read_stream<D: Decoder>(
                 return Err(ChatError::Interrupted(read_failure(&e)));
             }
         };
+        total += n as u64;
+        if total > max_bytes {
+            sink.after_read().map_err(ChatError::Output)?;
+            return Err(ChatError::TooLarge(max_bytes / (1024 * 1024)));
+        }
         let fed = parser.feed(&buf[..n], |event| match decoder.push(&event) {
             Ok(Some(e)) => sink.event(&e).map_err(Step::Output),
             Ok(None) => Ok(()),
