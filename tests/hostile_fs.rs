@@ -80,3 +80,55 @@ printf 'sk-local-key-123\n' | "$P" auth login -p openai --api-key; echo "login=$
     assert!(out.contains("status=0") && out.contains("sk-ant-oat01-ddd"), "{out}");
     assert!(out.contains("unchanged=yes"), "{out}");
 }
+
+/// Needs root to give a file away; CI runs as root.
+#[test]
+fn credentials_owned_by_another_user_are_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot create a file owned by another user here");
+        return;
+    }
+    let sb = Sandbox::new();
+    let out = support::run(
+        sb.cmd("http://127.0.0.1:1").args(["auth", "login", "-p", "openai", "--api-key"]),
+        "sk-local-1234567\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let nobody = 65534;
+    std::os::unix::fs::chown(sb.file("auth.json"), Some(nobody), Some(nobody)).unwrap();
+    let out = support::run(sb.cmd("http://127.0.0.1:1").args(["auth", "status"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("belongs to another user (uid 65534"), "{}", out.stderr);
+    let out = support::run(sb.cmd("http://127.0.0.1:1").args(["auth", "logout"]), "");
+    assert_eq!(out.code, 1);
+    let out = support::run(
+        sb.cmd("http://127.0.0.1:1").env("ANTHROPIC_API_KEY", support::api_key('o')).args(["agent", "-m", "x"]),
+        "",
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("belongs to another user"), "{}", out.stderr);
+}
+
+#[test]
+fn a_world_writable_home_and_readable_auth_json_are_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    support::run(
+        sb.cmd("http://127.0.0.1:1").args(["auth", "login", "-p", "openai", "--api-key"]),
+        "sk-local-1234567\n",
+    );
+    std::fs::set_permissions(sb.home(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(sb.file("auth.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = support::run(sb.cmd("http://127.0.0.1:1").args(["auth", "status", "--no-usage"]), "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("can be written by other users"), "{}", out.stderr);
+    assert!(out.stderr.contains("is readable by other users (mode 644)"), "{}", out.stderr);
+    // The next write makes it private again.
+    support::run(sb.cmd("http://127.0.0.1:1").args(["auth", "logout", "-p", "nosuch"]), "");
+    support::run(
+        sb.cmd("http://127.0.0.1:1").args(["auth", "login", "-p", "openai", "--api-key"]),
+        "sk-local-7654321\n",
+    );
+    assert_eq!(support::mode_of(&sb.file("auth.json")), 0o600);
+}

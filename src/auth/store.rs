@@ -72,6 +72,7 @@ impl Store {
 
     /// Reads the store without locking: the atomic rename means a reader sees a whole file.
     pub fn load(&self) -> anyhow::Result<AuthFile> {
+        self.check_ownership()?;
         let Some(bytes) = fsutil::read_optional(&self.path)? else {
             return Ok(AuthFile::default());
         };
@@ -91,9 +92,43 @@ impl Store {
 
     /// Writes the store; the guard proves the lock is held.
     pub fn save(&self, file: &AuthFile, _guard: &StoreGuard) -> anyhow::Result<()> {
+        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "{} is a symbolic link; pincer writes it by atomic rename, which would replace the link with a file\nhint: set PINCER_HOME to the folder that holds the real file",
+                self.path.display()
+            );
+        }
         let mut json = serde_json::to_vec_pretty(file).context("cannot encode credentials")?;
         json.push(b'\n');
         fsutil::write_atomic(&self.path, &json, PRIVATE_FILE_MODE)
+    }
+
+    /// Like ssh with keys: credentials owned by someone else are not used, and a home folder that
+    /// others can write to (and so swap files in) is worth a warning.
+    fn check_ownership(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if let Ok(meta) = std::fs::metadata(&self.path)
+            && meta.uid() != me
+        {
+            anyhow::bail!(
+                "{} belongs to another user (uid {}, you are uid {me}); pincer will not use someone else's credentials\nhint: set PINCER_HOME to your own folder, or fix the owner with chown",
+                self.path.display(),
+                meta.uid()
+            );
+        }
+        if let Some(dir) = self.path.parent()
+            && let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o022 != 0
+        {
+            crate::term::style::warn(&format!(
+                "{} can be written by other users, who could replace your credentials; run `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            ));
+        }
+        Ok(())
     }
 
     fn warn_if_readable_by_others(&self) {
@@ -203,6 +238,21 @@ mod tests {
         std::fs::write(store.path(), r#"{"version":2,"credentials":{}}"#).unwrap();
         let err = format!("{:#}", store.load().unwrap_err());
         assert!(err.contains("schema version 2"), "{err}");
+    }
+
+    #[test]
+    fn a_symlinked_auth_json_is_read_but_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, r#"{"version":1,"credentials":{}}"#).unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::os::unix::fs::symlink(&real, home.join(AUTH_FILE)).unwrap();
+        let store = Store::in_home(&home);
+        let (file, guard) = store.lock().unwrap();
+        let err = format!("{:#}", store.save(&file, &guard).unwrap_err());
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert!(std::fs::symlink_metadata(store.path()).unwrap().file_type().is_symlink());
     }
 
     #[test]
