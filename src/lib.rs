@@ -27,6 +27,7 @@ use crate::env::Env;
 pub fn run() -> anyhow::Result<ExitCode> {
     let matches = Cli::command().after_help(cli::help_footer()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    harden_process();
     let env = Env::from_process();
     term::style::init(env.no_color);
     init_logging(&env);
@@ -46,6 +47,17 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Models { json } => commands::models::run(&ctx, *json),
         Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Secrets live in this process's memory: no core dump may write them to disk, and other
+/// processes of the same user may not attach to read them.
+fn harden_process() {
+    let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain system calls on this process with valid arguments; failure is harmless.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }
 

@@ -98,3 +98,35 @@ fn no_secret_in_any_output_or_file_at_trace_level() {
     }
     assert!(saw_trace, "the test must run with logging actually on");
 }
+
+/// While pincer holds a secret, it may not dump core (a crash would write memory to disk).
+#[test]
+fn core_dumps_are_off_while_secrets_are_in_memory() {
+    let sb = Sandbox::new();
+    let server = FakeServer::start(|_| {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        Response::json(500, "{}")
+    });
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pincer"))
+        .env_clear()
+        .env("PINCER_HOME", sb.home())
+        .env("ANTHROPIC_BASE_URL", &server.url)
+        .env("ANTHROPIC_API_KEY", api_key('c'))
+        .args(["agent", "-m", "hi"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the request is in flight, so start-up is over.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.requests().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{core}");
+}

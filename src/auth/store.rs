@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
 
 use super::credential::Method;
 use super::secret::Secret;
@@ -73,11 +74,13 @@ impl Store {
     /// Reads the store without locking: the atomic rename means a reader sees a whole file.
     pub fn load(&self) -> anyhow::Result<AuthFile> {
         self.check_ownership()?;
-        let Some(bytes) = fsutil::read_optional(&self.path)? else {
+        let Some(mut bytes) = fsutil::read_optional(&self.path)? else {
             return Ok(AuthFile::default());
         };
         self.warn_if_readable_by_others();
-        parse(&bytes).with_context(|| format!("{} is not a valid pincer credential file", self.path.display()))
+        let parsed = parse(&bytes);
+        bytes.zeroize();
+        parsed.with_context(|| format!("{} is not a valid pincer credential file", self.path.display()))
     }
 
     /// Locks the store for a read-modify-write and reads it.
@@ -100,7 +103,9 @@ impl Store {
         }
         let mut json = serde_json::to_vec_pretty(file).context("cannot encode credentials")?;
         json.push(b'\n');
-        fsutil::write_atomic(&self.path, &json, PRIVATE_FILE_MODE)
+        let written = fsutil::write_atomic(&self.path, &json, PRIVATE_FILE_MODE);
+        json.zeroize();
+        written
     }
 
     /// Like ssh with keys: credentials owned by someone else are not used, and a home folder that
@@ -166,9 +171,15 @@ fn parse(bytes: &[u8]) -> Result<AuthFile, ParseError> {
         };
         ParseError::Invalid { what, line: e.line(), column: e.column() }
     };
-    // Check the version before the shape, so a newer schema gets the right message.
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid)?;
-    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    // Check the version before the shape, so a newer schema gets the right message. Only the
+    // version is read here, so no copy of a secret is made outside a `Secret`.
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        #[serde(default)]
+        version: Option<serde_json::Number>,
+    }
+    let head: VersionOnly = serde_json::from_slice(bytes).map_err(invalid)?;
+    let version = head.version.and_then(|v| v.as_u64()).unwrap_or(0);
     if version > u64::from(SCHEMA_VERSION) {
         return Err(ParseError::NewerVersion(u32::try_from(version).unwrap_or(u32::MAX)));
     }

@@ -47,7 +47,8 @@ pub fn auth_headers(
     headers.push((HEADER_VERSION, HeaderValue::from_static(API_VERSION)));
     match method {
         Method::OAuth => {
-            headers.push((HEADER_AUTHORIZATION, sensitive(&format!("Bearer {}", secret.expose()))));
+            let bearer = Secret::new(format!("Bearer {}", secret.expose()));
+            headers.push((HEADER_AUTHORIZATION, sensitive(bearer.expose())));
             betas.push(OAUTH_BETA);
         }
         Method::ApiKey => headers.push((HEADER_API_KEY, sensitive(secret.expose()))),

@@ -57,8 +57,9 @@ pub fn chat_request(
         body["temperature"] = json!(t);
     }
     let mut headers = Vec::new();
-    if let Some(key) = key
-        && let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+    let bearer = key.map(|k| Secret::new(format!("Bearer {}", k.expose())));
+    if let Some(bearer) = &bearer
+        && let Ok(mut value) = HeaderValue::from_str(bearer.expose())
     {
         value.set_sensitive(true);
         headers.push(("authorization".to_string(), value));
