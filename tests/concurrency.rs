@@ -60,3 +60,79 @@ fn concurrent_logins_lose_no_entry() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+/// Logins, logouts, usage probes and chats, all at once: no lost update, no deadlock.
+#[test]
+fn mixed_operations_at_once_lose_nothing() {
+    use support::fake_server::{FakeServer, Response};
+    const EACH: usize = 8;
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.home()).unwrap();
+    let providers: String =
+        (0..EACH * 2).map(|i| format!("[providers.q{i}]\nbase_url = \"http://127.0.0.1:1/v1\"\n")).collect();
+    std::fs::write(sb.file("config.toml"), &providers).unwrap();
+    // q0..q7 exist and will be logged out; q8..q15 will be logged in.
+    for i in 0..EACH {
+        let out =
+            run(sb.cmd(&closed_port_url()).args(["auth", "login", "-p", &format!("q{i}"), "--api-key"]), "old-key\n");
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let token = setup_token('z');
+    let server = FakeServer::start(|r| {
+        if r.path.starts_with("/api/oauth/usage") {
+            Response::json(403, r#"{"error":{"type":"permission_error","message":"scope"}}"#)
+        } else if r.json()["stream"] == true {
+            let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"content\":[],\"model\":\"m\"}}\n\n\
+                event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+                event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n\
+                event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
+                event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n\
+                event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+            Response {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: support::fake_server::Body::Full(body.as_bytes().to_vec()),
+            }
+            .with_header("anthropic-ratelimit-unified-5h-utilization", "0.1")
+        } else {
+            Response::json(200, "{}").with_header("anthropic-ratelimit-unified-5h-utilization", "0.2")
+        }
+    });
+    let mut handles = Vec::new();
+    for i in 0..EACH {
+        let mut logout = sb.cmd(&server.url);
+        logout.args(["auth", "logout", "-p", &format!("q{i}")]);
+        handles.push(std::thread::spawn(move || run(&mut logout, "")));
+        let mut login = sb.cmd(&server.url);
+        login.args(["auth", "login", "-p", &format!("q{}", i + EACH), "--api-key"]);
+        handles.push(std::thread::spawn(move || run(&mut login, &format!("new-key-{i}\n"))));
+        let mut probe = sb.cmd(&server.url);
+        probe.env("CLAUDE_CODE_OAUTH_TOKEN", &token).args(["auth", "status", "--probe", "--json"]);
+        handles.push(std::thread::spawn(move || run(&mut probe, "")));
+        let mut chat = sb.cmd(&server.url);
+        chat.env("CLAUDE_CODE_OAUTH_TOKEN", &token).args(["agent", "-m", "hi", "--session", "shared"]);
+        handles.push(std::thread::spawn(move || run(&mut chat, "")));
+    }
+    for h in handles {
+        let out = h.join().unwrap();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let auth: serde_json::Value = serde_json::from_str(&sb.read("auth.json")).unwrap();
+    let creds = auth["credentials"].as_object().unwrap();
+    let mut names: Vec<&String> = creds.keys().collect();
+    names.sort();
+    let expected: Vec<String> = (EACH..EACH * 2).map(|i| format!("q{i}")).collect();
+    let mut expected_refs: Vec<&String> = expected.iter().collect();
+    expected_refs.sort();
+    assert_eq!(names, expected_refs, "every logout and every login took effect");
+    let usage: serde_json::Value = serde_json::from_str(&sb.read("usage.json")).unwrap();
+    assert_eq!(usage["version"], 1);
+    // One session written by eight chats at once: whole turns, in order.
+    let session = sb.read("sessions/shared.jsonl");
+    let roles: Vec<String> = session
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["role"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(roles.len(), EACH * 2);
+    assert!(roles.chunks(2).all(|t| t == ["user", "assistant"]), "{roles:?}");
+}
