@@ -3,41 +3,16 @@
 
 mod support;
 
-use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::fake_server::{Body, FakeServer, Request, Response};
-use support::{Sandbox, api_key, closed_port_url, run, setup_token};
+use support::{Sandbox, api_key, closed_port_url, read_until, run, setup_token, sse, text_stream};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/anthropic-sdk/{name}", env!("CARGO_MANIFEST_DIR"));
     // The recordings end without the blank line that dispatches the last event.
     std::fs::read_to_string(path).unwrap() + "\n\n"
-}
-
-/// An SSE response sent `chunk` bytes at a time.
-fn sse(body: &str, chunk: usize) -> Response {
-    let pieces = body.as_bytes().chunks(chunk).map(<[u8]>::to_vec).collect();
-    Response {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: Body::Chunks { pieces, pause: Duration::ZERO },
-    }
-}
-
-/// A complete text answer, built from events.
-fn text_stream(text: &str, stop_reason: &str) -> String {
-    let delta =
-        serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
-    format!(
-        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"usage\":{{\"input_tokens\":3,\"output_tokens\":1}}}}}}\n\n\
-         event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}\n\n\
-         event: content_block_delta\ndata: {delta}\n\n\
-         event: content_block_stop\ndata: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n\
-         event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{stop_reason}\"}},\"usage\":{{\"output_tokens\":5}}}}\n\n\
-         event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
-    )
 }
 
 /// pincer agent with an API key in the environment.
@@ -145,14 +120,7 @@ fn text_is_visible_before_the_stream_ends() {
         .stderr(Stdio::null());
     let started = Instant::now();
     let mut child = child.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 64];
-    while !String::from_utf8_lossy(&seen).contains("Hello") {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "stdout closed before the text appeared");
-        seen.extend_from_slice(&buf[..n]);
-    }
+    read_until(&mut child.stdout.take().unwrap(), "Hello");
     assert!(started.elapsed() < pause, "the text waited for the end of the stream");
     assert!(child.wait().unwrap().success());
 }

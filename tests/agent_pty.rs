@@ -11,26 +11,13 @@ use std::time::Duration;
 
 use rexpect::session::{PtySession, spawn_command};
 use support::fake_server::{Body, FakeServer, Request, Response};
-use support::{Sandbox, api_key};
+use support::{Sandbox, api_key, read_until, text_stream};
 
 const TIMEOUT_MS: u64 = 20_000;
 
-fn answer(text: &str) -> String {
-    let delta =
-        serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
-    format!(
-        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"m\",\"content\":[],\"model\":\"m\"}}}}\n\n\
-         event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}\n\n\
-         event: content_block_delta\ndata: {delta}\n\n\
-         event: content_block_stop\ndata: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n\
-         event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"end_turn\"}}}}\n\n\
-         event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
-    )
-}
-
 /// The answer's first part at once, the rest after `pause`.
 fn slow_answer(text: &str, pause: Duration) -> Response {
-    let stream = answer(text);
+    let stream = text_stream(text, "end_turn");
     let split = stream.find("event: content_block_stop").unwrap();
     Response {
         status: 200,
@@ -136,14 +123,7 @@ fn ctrl_c_ends_a_one_shot_run_with_130_keeping_the_text() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 64];
-    while !String::from_utf8_lossy(&seen).contains("kept text") {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0);
-        seen.extend_from_slice(&buf[..n]);
-    }
+    read_until(&mut child.stdout.take().unwrap(), "kept text");
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let status = child.wait().unwrap();

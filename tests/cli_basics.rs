@@ -12,7 +12,15 @@ fn version_help_and_completions() {
 
     let out = run(sb.cmd("http://127.0.0.1:1").arg("--help"), "");
     assert_eq!(out.code, 0);
-    for needle in ["Exit codes:", "130  interrupted", "PINCER_HOME", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN", "agent", "models"] {
+    for needle in [
+        "Exit codes:",
+        "130  interrupted",
+        "PINCER_HOME",
+        "ANTHROPIC_BASE_URL",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "agent",
+        "models",
+    ] {
         assert!(out.stdout.contains(needle), "--help lacks {needle}:\n{}", out.stdout);
     }
 

@@ -82,18 +82,8 @@ fn mixed_operations_at_once_lose_nothing() {
         if r.path.starts_with("/api/oauth/usage") {
             Response::json(403, r#"{"error":{"type":"permission_error","message":"scope"}}"#)
         } else if r.json()["stream"] == true {
-            let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"content\":[],\"model\":\"m\"}}\n\n\
-                event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
-                event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n\
-                event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
-                event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n\
-                event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-            Response {
-                status: 200,
-                headers: vec![("content-type".into(), "text/event-stream".into())],
-                body: support::fake_server::Body::Full(body.as_bytes().to_vec()),
-            }
-            .with_header("anthropic-ratelimit-unified-5h-utilization", "0.1")
+            support::sse(&support::text_stream("ok", "end_turn"), 4096)
+                .with_header("anthropic-ratelimit-unified-5h-utilization", "0.1")
         } else {
             Response::json(200, "{}").with_header("anthropic-ratelimit-unified-5h-utilization", "0.2")
         }

@@ -167,17 +167,8 @@ fn usage_json_is_old_or_new_after_any_kill() {
 #[test]
 fn sessions_lose_at_most_the_turn_in_flight() {
     let sb = Sandbox::new();
-    let stream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"content\":[],\"model\":\"m\"}}\n\n\
-        event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
-        event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n\
-        event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
-        event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n\
-        event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-    let server = FakeServer::start(move |_| Response {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: support::fake_server::Body::Full(stream.as_bytes().to_vec()),
-    });
+    let stream = support::text_stream("ok", "end_turn");
+    let server = FakeServer::start(move |_| support::sse(&stream, stream.len()));
     let key = support::api_key('s');
     let mut rng = Lcg(17);
     let mut turns = 0;

@@ -25,19 +25,9 @@ fn server(usage_status: u16, key_status: u16) -> FakeServer {
 
 /// A streamed answer (cut off when `status` is not 200, to walk the error path too).
 fn chat_answer(status: u16) -> Response {
-    let full = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"content\":[],\"model\":\"m\"}}\n\n\
-        event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
-        event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n\
-        event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
-        event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n\
-        event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-    let body = if status == 200 { full } else { &full[..full.len() / 2] };
-    Response {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: support::fake_server::Body::Full(body.as_bytes().to_vec()),
-    }
-    .with_header("anthropic-ratelimit-unified-5h-utilization", "0.5")
+    let full = support::text_stream("hi", "end_turn");
+    let body = if status == 200 { &full[..] } else { &full[..full.len() / 2] };
+    support::sse(body, body.len()).with_header("anthropic-ratelimit-unified-5h-utilization", "0.5")
 }
 
 #[test]

@@ -3,6 +3,10 @@
 
 pub mod fake_server;
 
+use std::time::Duration;
+
+use fake_server::{Body, Response};
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -98,4 +102,41 @@ pub fn closed_port_url() -> String {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
+}
+
+/// A complete Anthropic stream answering `text` and ending with `stop_reason`.
+pub fn text_stream(text: &str, stop_reason: &str) -> String {
+    let delta =
+        serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
+    format!(
+        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"usage\":{{\"input_tokens\":3,\"output_tokens\":1}}}}}}\n\n\
+         event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}\n\n\
+         event: content_block_delta\ndata: {delta}\n\n\
+         event: content_block_stop\ndata: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n\
+         event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{stop_reason}\"}},\"usage\":{{\"output_tokens\":5}}}}\n\n\
+         event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+    )
+}
+
+/// An event-stream response sent `chunk` bytes at a time.
+pub fn sse(body: &str, chunk: usize) -> Response {
+    Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: Body::Chunks {
+            pieces: body.as_bytes().chunks(chunk).map(<[u8]>::to_vec).collect(),
+            pause: Duration::ZERO,
+        },
+    }
+}
+
+/// Reads a child's stdout until `needle` appears (the text is visible before the stream ends).
+pub fn read_until(stdout: &mut impl std::io::Read, needle: &str) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "stdout closed before {needle:?} appeared");
+        seen.extend_from_slice(&buf[..n]);
+    }
 }
