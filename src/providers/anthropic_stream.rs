@@ -313,6 +313,9 @@ impl MessageAccumulator {
                 source: de::Error::missing_field(TYPE_KEY),
             });
         }
+        if json_depth(&content_block) > MAX_BLOCK_DEPTH {
+            return Err(protocol(CONTENT_BLOCK_START, index, TOO_DEEP));
+        }
         let content = ContentBlock::deserialize(content_block)
             .map_err(|source| StreamError::Malformed { event: CONTENT_BLOCK_START, source })?;
         let kind = content.kind();
@@ -416,6 +419,9 @@ fn close(block: &mut Block, index: usize, cut_off: bool) -> Result<(), StreamErr
     } else {
         serde_json::from_str(&json).map_err(|source| StreamError::InvalidToolInput { index, cut_off, source })?
     };
+    if json_depth(&input) > MAX_BLOCK_DEPTH {
+        return Err(protocol(CONTENT_BLOCK_STOP, index, TOO_DEEP));
+    }
     match &mut block.content {
         ContentBlock::ToolUse { input: slot, .. } => *slot = input,
         ContentBlock::Other(Value::Object(fields)) => {
@@ -424,6 +430,22 @@ fn close(block: &mut Block, index: usize, cut_off: bool) -> Result<(), StreamErr
         _ => {}
     }
     Ok(())
+}
+
+/// How deep a block's JSON may nest. A session stores a block three levels down
+/// (`{"content":[{"input": …}]}`) and serde_json reads at most 128 levels, so a deeper block
+/// could be received but never loaded back; it is refused here instead.
+const MAX_BLOCK_DEPTH: usize = 100;
+const TOO_DEEP: &str = "its JSON nests more than 100 levels deep";
+
+/// Nesting depth of a JSON value (a scalar is 0). Recursion is safe: parsed values are at most
+/// 128 levels deep.
+fn json_depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(fields) => 1 + fields.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn protocol(event: &'static str, index: usize, problem: &'static str) -> StreamError {
@@ -631,6 +653,53 @@ impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
         }
 
         deserializer.deserialize_any(Visitor(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+    use crate::providers::sse::SseParser;
+
+    fn run(stream: &str) -> Result<Message, StreamError> {
+        let mut parser = SseParser::new();
+        let mut acc = MessageAccumulator::new();
+        parser.feed(stream.as_bytes(), |e| acc.push(&e).map(|_| ()))?;
+        acc.finish()
+    }
+
+    fn stream_with_tool_input(depth: usize) -> String {
+        let input = format!("{}0{}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+        let input = format!("{{\"a\":{input}}}");
+        let partial = serde_json::to_string(&input).unwrap();
+        format!(
+            "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"m\",\"content\":[],\"model\":\"m\"}}}}\n\n\
+             event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{{}}}}}}\n\n\
+             event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"input_json_delta\",\"partial_json\":{partial}}}}}\n\n\
+             event: content_block_stop\ndata: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n\
+             event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"tool_use\"}}}}\n\n\
+             event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+        )
+    }
+
+    /// Every message received can be stored in a session and loaded back (fuzzing found
+    /// tool inputs 125–127 levels deep that could not).
+    #[test]
+    fn received_blocks_always_load_back_or_are_refused() {
+        for depth in [1, 50, MAX_BLOCK_DEPTH, MAX_BLOCK_DEPTH + 1, 125, 126, 127] {
+            match run(&stream_with_tool_input(depth)) {
+                Ok(message) => {
+                    assert!(depth <= MAX_BLOCK_DEPTH, "depth {depth} accepted");
+                    let stored = serde_json::json!({"role": "assistant", "content": message.content}).to_string();
+                    let back: serde_json::Value = serde_json::from_str(&stored).expect("loads back");
+                    assert_eq!(back["content"][0]["type"], "tool_use");
+                }
+                Err(e) => {
+                    assert!(depth > MAX_BLOCK_DEPTH, "depth {depth} refused: {e}");
+                    assert!(e.to_string().contains("nests more than 100 levels"), "{e}");
+                }
+            }
+        }
     }
 }
 
