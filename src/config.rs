@@ -60,11 +60,21 @@ impl Config {
             Some(bytes) => String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))?,
             None => String::new(),
         };
+        Self::parse(path, &text)
+    }
+
+    /// Parses config text (no I/O); `path` is only for messages and a later save.
+    pub fn parse(path: PathBuf, text: &str) -> anyhow::Result<Config> {
         let doc = text
             .parse::<DocumentMut>()
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("{} is not valid TOML", path.display()))?;
         Ok(Config { path, doc })
+    }
+
+    /// The file's text as it would be saved.
+    pub fn to_text(&self) -> String {
+        self.doc.to_string()
     }
 
     pub fn path(&self) -> &Path {

@@ -163,6 +163,11 @@ enum ParseError {
     NewerVersion(u32),
 }
 
+/// Parses `auth.json` content (no I/O). Errors give a position, never content.
+pub fn parse_auth_json(bytes: &[u8]) -> anyhow::Result<AuthFile> {
+    Ok(parse(bytes)?)
+}
+
 fn parse(bytes: &[u8]) -> Result<AuthFile, ParseError> {
     let invalid = |e: serde_json::Error| {
         let what = match e.classify() {
