@@ -85,7 +85,8 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         model_id::resolve(&name, &config.models(), &config.aliases()).map_err(|e| UsageError(e.to_string()))?;
     let session = args.session.as_deref().map(|n| Session::open(&ctx.home, n)).transpose()?;
     let stdin_tty = std::io::stdin().is_terminal();
-    let mut turn = prepare(ctx, &config, choice, stdin_tty && args.message.is_none())?;
+    // `-m` leaves a terminal's stdin free, so the login offer works there too.
+    let mut turn = prepare(ctx, &config, choice, stdin_tty)?;
     turn.system = args.system.clone();
     interrupt::install();
 
@@ -108,6 +109,7 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
 pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: bool) -> anyhow::Result<Turn> {
     let entry = choice.entry.clone();
     let route = routing::route(&choice, config, &ctx.env, &Store::in_home(&ctx.home).load()?)?;
+    let credential_required = route.credential_required();
     let backend = match (route.protocol, route.credential) {
         (Protocol::Anthropic, Some(credential)) => {
             Backend::Anthropic { credential, extra_betas: config.provider_list(ANTHROPIC, "betas") }
@@ -116,7 +118,7 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
             credential: login_now(ctx, can_ask)?,
             extra_betas: config.provider_list(ANTHROPIC, "betas"),
         },
-        (Protocol::OpenAi, None) if route.base == openai::DEFAULT_BASE_URL => anyhow::bail!(
+        (Protocol::OpenAi, None) if credential_required => anyhow::bail!(
             "no OpenAI API key\nhint: run `pincer auth login --provider openai --api-key`, or set OPENAI_API_KEY"
         ),
         (Protocol::OpenAi, credential) => Backend::OpenAi { credential },
