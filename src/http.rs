@@ -13,6 +13,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest non-streaming body read into memory (error pages, usage, model lists).
 pub const MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
+/// ureq's 128 KiB buffers each way are sized for throughput we never need; response headers
+/// (a few KiB from real APIs) must fit in the input buffer.
+const INPUT_BUFFER_BYTES: usize = 32 * 1024;
+const OUTPUT_BUFFER_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -33,6 +37,9 @@ pub fn agent(timeouts: Timeouts) -> ureq::Agent {
         .max_redirects(0)
         .timeout_connect(Some(timeouts.connect))
         .timeout_per_read(Some(timeouts.read))
+        .max_response_header_size(INPUT_BUFFER_BYTES)
+        .input_buffer_size(INPUT_BUFFER_BYTES)
+        .output_buffer_size(OUTPUT_BUFFER_BYTES)
         .build()
         .new_agent()
 }

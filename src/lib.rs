@@ -61,18 +61,22 @@ fn harden_process() {
     }
 }
 
-/// Logs go to stderr, filtered by `PINCER_LOG` / `RUST_LOG` (warnings only by default).
+/// Logs go to stderr, filtered by `PINCER_LOG` / `RUST_LOG` (warnings only by default). The
+/// filter is `level` or `target=level` pairs (`debug`, `pincer=trace,warn`); `Targets` parses that
+/// without the regex engine `EnvFilter` would add to the binary.
 fn init_logging(env: &Env) {
-    let filter = env.log_filter.as_deref().unwrap_or("warn");
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| {
-        eprintln!("warning: ignoring invalid log filter {filter:?}");
-        tracing_subscriber::EnvFilter::new("warn")
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let text = env.log_filter.as_deref().unwrap_or("warn");
+    let filter: Targets = text.parse().unwrap_or_else(|_| {
+        eprintln!("warning: ignoring invalid log filter {text:?} (use e.g. debug or pincer=trace)");
+        Targets::new().with_default(tracing::Level::WARN)
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Plain text: logs are for grepping, and colour support would cost binary size.
         .with_ansi(false)
-        .without_time()
-        .init();
+        .without_time();
+    tracing_subscriber::registry().with(layer).with(filter).init();
 }

@@ -324,6 +324,13 @@ impl MessageAccumulator {
     }
 
     fn on_block_delta(&mut self, data: &str) -> Result<Option<StreamEvent>, StreamError> {
+        // The hot path: most deltas are plain text; anything unusual takes the general way below.
+        if let Some((index, delta_text)) = fast_text_delta(data)
+            && let Some(Block { content: ContentBlock::Text { text, .. }, open: true, .. }) = self.blocks.get_mut(index)
+        {
+            text.push_str(delta_text);
+            return Ok(Some(StreamEvent::TextDelta(delta_text.to_owned())));
+        }
         let BlockDeltaEvent { index, delta } = parse(CONTENT_BLOCK_DELTA, data)?;
         let block = self.open_block(CONTENT_BLOCK_DELTA, index)?;
         let missing =
@@ -446,6 +453,27 @@ fn json_depth(value: &Value) -> usize {
         Value::Object(fields) => 1 + fields.values().map(json_depth).max().unwrap_or(0),
         _ => 0,
     }
+}
+
+/// The canonical text delta, `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`
+/// with a text free of escapes and control characters; anything else goes the general way.
+fn fast_text_delta(data: &str) -> Option<(usize, &str)> {
+    let rest = data.strip_prefix(r#"{"type":"content_block_delta","index":"#)?;
+    let comma = rest.find(',')?;
+    let digits = &rest[..comma];
+    let canonical_number = !digits.is_empty()
+        && digits.len() <= 9
+        && !(digits.len() > 1 && digits.starts_with('0'))
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    if !canonical_number {
+        return None;
+    }
+    let index: usize = digits.parse().ok()?;
+    let text = rest[comma..].strip_prefix(r#","delta":{"type":"text_delta","text":""#)?.strip_suffix(r#""}}"#)?;
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        return None;
+    }
+    Some((index, text))
 }
 
 fn protocol(event: &'static str, index: usize, problem: &'static str) -> StreamError {
@@ -653,6 +681,36 @@ impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
         }
 
         deserializer.deserialize_any(Visitor(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn fast_text_delta_takes_only_the_canonical_plain_form() {
+        let d = fast_text_delta;
+        assert_eq!(
+            d(r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hé 🦀"}}"#),
+            Some((0, "Hé 🦀"))
+        );
+        assert_eq!(
+            d(r#"{"type":"content_block_delta","index":12,"delta":{"type":"text_delta","text":""}}"#),
+            Some((12, ""))
+        );
+        for other in [
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\nb"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"say \"hi\""}}"#,
+            r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}"#,
+            r#"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"x"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x"}}"#,
+            r#"{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}} "#,
+            "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"tab\there\"}}",
+        ] {
+            assert_eq!(d(other), None, "{other}");
+        }
     }
 }
 

@@ -149,7 +149,7 @@ impl SseParser {
             rest = self.skip_bom(rest);
         }
         while !rest.is_empty() {
-            let Some(end) = rest.iter().position(|&b| b == LF || b == CR) else {
+            let Some(end) = memchr::memchr2(LF, CR, rest) else {
                 self.keep_partial_line(rest)?;
                 break;
             };
@@ -245,7 +245,7 @@ impl SseParser {
         if line[0] == COLON {
             return Ok(());
         }
-        let (name, value) = match line.iter().position(|&b| b == COLON) {
+        let (name, value) = match memchr::memchr(COLON, line) {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 (&line[..colon], value.strip_prefix(&[SPACE]).unwrap_or(value))
@@ -254,7 +254,7 @@ impl SseParser {
         };
         match name {
             FIELD_DATA => {
-                let value = String::from_utf8_lossy(value);
+                let value = decode_utf8(value);
                 let separator_len = usize::from(self.has_data);
                 if self.data.len() + separator_len + value.len() > self.max_line_bytes {
                     return Err(self.fail(SseError::EventTooLarge { limit: self.max_line_bytes }).into());
@@ -267,11 +267,11 @@ impl SseParser {
             }
             FIELD_EVENT => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                self.event_type.push_str(&decode_utf8(value));
             }
             FIELD_ID if !value.contains(&NUL) => {
                 self.last_event_id.clear();
-                self.last_event_id.push_str(&String::from_utf8_lossy(value));
+                self.last_event_id.push_str(&decode_utf8(value));
             }
             FIELD_RETRY => {
                 if let Some(ms) = parse_retry(value) {
@@ -300,6 +300,14 @@ impl SseParser {
         self.data.clear();
         self.has_data = false;
         result
+    }
+}
+
+/// UTF-8 as is (the fast, word-at-a-time validator), else the spec's lossy decode.
+fn decode_utf8(value: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value),
     }
 }
 
