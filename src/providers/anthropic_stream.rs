@@ -328,8 +328,8 @@ impl MessageAccumulator {
         if let Some((index, delta_text)) = fast_text_delta(data)
             && let Some(Block { content: ContentBlock::Text { text, .. }, open: true, .. }) = self.blocks.get_mut(index)
         {
-            text.push_str(delta_text);
-            return Ok(Some(StreamEvent::TextDelta(delta_text.to_owned())));
+            text.push_str(&delta_text);
+            return Ok(Some(StreamEvent::TextDelta(delta_text.into_owned())));
         }
         let BlockDeltaEvent { index, delta } = parse(CONTENT_BLOCK_DELTA, data)?;
         let block = self.open_block(CONTENT_BLOCK_DELTA, index)?;
@@ -455,9 +455,11 @@ fn json_depth(value: &Value) -> usize {
     }
 }
 
-/// The canonical text delta, `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`
-/// with a text free of escapes and control characters; anything else goes the general way.
-fn fast_text_delta(data: &str) -> Option<(usize, &str)> {
+/// The canonical text delta, `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`,
+/// read without building a JSON tree: the index and the text, unescaped when it has escapes.
+/// Anything else (other spacing, other fields, odd escapes) returns `None` and takes serde's
+/// general path, so this never decides what a stream means, only how fast it is read.
+fn fast_text_delta(data: &str) -> Option<(usize, Cow<'_, str>)> {
     let rest = data.strip_prefix(r#"{"type":"content_block_delta","index":"#)?;
     let comma = rest.find(',')?;
     let digits = &rest[..comma];
@@ -469,11 +471,72 @@ fn fast_text_delta(data: &str) -> Option<(usize, &str)> {
         return None;
     }
     let index: usize = digits.parse().ok()?;
-    let text = rest[comma..].strip_prefix(r#","delta":{"type":"text_delta","text":""#)?.strip_suffix(r#""}}"#)?;
-    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        return None;
+    let raw = rest[comma..].strip_prefix(r#","delta":{"type":"text_delta","text":""#)?.strip_suffix(r#""}}"#)?;
+    Some((index, unescape_json_string(raw)?))
+}
+
+/// The content of a JSON string literal (without its quotes): borrowed when it has no escapes.
+/// `None` for anything that is not a valid string body (a bare quote or control character, a
+/// bad escape or surrogate), which the general parser then reports.
+fn unescape_json_string(raw: &str) -> Option<Cow<'_, str>> {
+    let bytes = raw.as_bytes();
+    let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+    let Some(first) = bytes.iter().position(|&b| special(b)) else {
+        return Some(Cow::Borrowed(raw));
+    };
+    let mut out = String::with_capacity(raw.len());
+    out.push_str(&raw[..first]);
+    let mut i = first;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b != b'\\' {
+            if special(b) {
+                return None;
+            }
+            // Copy the run up to the next special byte (whole UTF-8 characters only).
+            let end = bytes[i..].iter().position(|&b| special(b)).map_or(bytes.len(), |p| i + p);
+            out.push_str(&raw[i..end]);
+            i = end;
+            continue;
+        }
+        let escape = *bytes.get(i + 1)?;
+        i += 2;
+        match escape {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let high = hex4(bytes.get(i..i + 4)?)?;
+                i += 4;
+                let code = if (0xD800..0xDC00).contains(&high) {
+                    // A surrogate pair: `\uD83E\uDD80`.
+                    if bytes.get(i..i + 2)? != b"\\u" {
+                        return None;
+                    }
+                    let low = hex4(bytes.get(i + 2..i + 6)?)?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return None;
+                    }
+                    i += 6;
+                    0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                } else {
+                    high
+                };
+                out.push(char::from_u32(code)?);
+            }
+            _ => return None,
+        }
     }
-    Some((index, text))
+    Some(Cow::Owned(out))
+}
+
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |acc, &d| Some(acc * 16 + char::from(d).to_digit(16)?))
 }
 
 fn protocol(event: &'static str, index: usize, problem: &'static str) -> StreamError {
@@ -689,28 +752,65 @@ mod fast_path_tests {
     use super::*;
 
     #[test]
-    fn fast_text_delta_takes_only_the_canonical_plain_form() {
-        let d = fast_text_delta;
+    fn fast_text_delta_takes_only_the_canonical_form() {
+        let d = |s: &'static str| fast_text_delta(s).map(|(i, t)| (i, t.into_owned()));
+        let ok = |i: usize, t: &str| Some((i, t.to_string()));
         assert_eq!(
             d(r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hé 🦀"}}"#),
-            Some((0, "Hé 🦀"))
+            ok(0, "Hé 🦀")
         );
         assert_eq!(
             d(r#"{"type":"content_block_delta","index":12,"delta":{"type":"text_delta","text":""}}"#),
-            Some((12, ""))
+            ok(12, "")
+        );
+        assert_eq!(
+            d(
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\nb \"q\" \\ \/ \t\u00e9\ud83e\udd80"}}"#
+            ),
+            ok(0, "a\nb \"q\" \\ / \té🦀")
+        );
+        assert_eq!(
+            d(r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x\"}}"}}"#),
+            ok(0, "x\"}}")
         );
         for other in [
-            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\nb"}}"#,
-            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"say \"hi\""}}"#,
             r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}"#,
             r#"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"x"}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x"}}"#,
             r#"{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}} "#,
-            "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"tab\there\"}}",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"b"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"bad \x escape"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lone \ud83e surrogate"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"cut \u12"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ends \"}}"#,
+            "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"raw\ttab\"}}",
         ] {
             assert_eq!(d(other), None, "{other}");
         }
+    }
+
+    /// Whatever the fast path accepts, serde reads the same way.
+    #[test]
+    fn fast_path_agrees_with_serde() {
+        use proptest::prelude::*;
+        proptest!(|(text in "\\PC{0,40}", index in 0usize..1000)| {
+            // Anthropic's field order, with serde_json's string encoding.
+            let data = format!(
+                r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":{}}}}}"#,
+                serde_json::to_string(&text).unwrap()
+            );
+            let (i, t) = fast_text_delta(&data).expect("the canonical form is read");
+            prop_assert_eq!(i, index);
+            prop_assert_eq!(t.as_ref(), text.as_str());
+            // And with \u escapes for every non-ASCII character (as some servers send).
+            let escaped: String = data.chars().map(|c| if c.is_ascii() { c.to_string() } else {
+                let mut units = [0u16; 2];
+                c.encode_utf16(&mut units).iter().map(|u| format!("\\u{u:04x}")).collect()
+            }).collect();
+            let (_, t) = fast_text_delta(&escaped).expect("escaped form is read too");
+            prop_assert_eq!(t.as_ref(), text.as_str());
+        });
     }
 }
 
