@@ -134,6 +134,17 @@ impl Config {
         }
     }
 
+    /// `[network] max_response_time`, in seconds: the longest one answer may take.
+    pub fn max_response_time(&self) -> std::time::Duration {
+        self.doc
+            .get("network")
+            .and_then(|n| n.get("max_response_time"))
+            .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+            .and_then(|secs| std::time::Duration::try_from_secs_f64(secs).ok())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(crate::providers::chat::DEFAULT_MAX_RESPONSE_TIME)
+    }
+
     /// `[network] max_response_mb`: the largest streamed answer read before giving up.
     pub fn max_response_bytes(&self) -> u64 {
         const MIB: f64 = 1024.0 * 1024.0;

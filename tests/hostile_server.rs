@@ -153,3 +153,25 @@ fn a_redirect_to_another_host_is_never_followed() {
     assert!(out.stderr.contains("could not verify the API key (HTTP 307"), "{}", out.stderr);
     assert!(elsewhere.requests().is_empty(), "the credential went to another host");
 }
+
+#[test]
+fn a_slowloris_server_is_cut_at_the_time_limit() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.home()).unwrap();
+    // Each byte comes well inside the idle timeout; only the whole-answer limit can stop it.
+    std::fs::write(sb.file("config.toml"), "[network]\nread_timeout = 5\nmax_response_time = 1\n").unwrap();
+    let server = FakeServer::start(|_| {
+        let mut pieces = vec![start_events().into_bytes()];
+        pieces.extend(std::iter::repeat_n(b": x\n".to_vec(), 200));
+        Response {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: Body::Chunks { pieces, pause: Duration::from_millis(100) },
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = run(sb.cmd(&server.url).env("ANTHROPIC_API_KEY", api_key('h')).args(["agent", "-m", "hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("the answer took longer than 1 s and was abandoned"), "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(15), "the limit did not stop the trickle");
+}

@@ -132,7 +132,11 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
         base,
         system: None,
         timeouts: config.timeouts(),
-        limits: chat::Limits { max_response_bytes: config.max_response_bytes(), ..chat::Limits::default() },
+        limits: chat::Limits {
+            max_response_bytes: config.max_response_bytes(),
+            max_response_time: config.max_response_time(),
+            ..chat::Limits::default()
+        },
         usage: UsageCache::in_home(&ctx.home),
         show_thinking: std::io::stderr().is_terminal(),
         color: style::stderr_color(),

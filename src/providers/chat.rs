@@ -104,6 +104,11 @@ pub enum ChatError {
         "the response passed {0} MiB and was abandoned\nhint: raise [network] max_response_mb in config.toml if this was expected"
     )]
     TooLarge(u64),
+    /// The answer took longer than the time limit.
+    #[error(
+        "the answer took longer than {0} s and was abandoned\nhint: raise [network] max_response_time in config.toml if this was expected"
+    )]
+    TooSlow(u64),
     /// A 200 whose body is not an event stream (a proxy's page, a misrouted base URL).
     #[error("expected an event stream but got `{0}`\nhint: check the base URL")]
     NotAStream(String),
@@ -126,14 +131,23 @@ pub struct Limits {
     pub max_retries: u32,
     /// Bytes of one response body, after which the answer is abandoned as too large.
     pub max_response_bytes: u64,
+    /// Time for one whole answer: a server trickling bytes just inside the idle timeout
+    /// (slowloris) cannot hold pincer forever.
+    pub max_response_time: Duration,
 }
 
 /// 256 MiB of events is about 17 MB of text: far beyond any real answer.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+/// Long enough for the longest extended-thinking answers.
+pub const DEFAULT_MAX_RESPONSE_TIME: Duration = Duration::from_secs(30 * 60);
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_retries: super::retry::DEFAULT_MAX_RETRIES, max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES }
+        Limits {
+            max_retries: super::retry::DEFAULT_MAX_RETRIES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_response_time: DEFAULT_MAX_RESPONSE_TIME,
+        }
     }
 }
 
@@ -169,7 +183,7 @@ pub fn stream<D: Decoder>(
                 let status = response.status().as_u16();
                 tracing::debug!(status, "chat response");
                 if response.status().is_success() {
-                    return read_stream(response, new_decoder(), limits.max_response_bytes, sink);
+                    return read_stream(response, new_decoder(), limits, sink);
                 }
                 if response.status().is_redirection() {
                     // Never followed: a credential must not travel to another address.
@@ -223,9 +237,10 @@ impl From<SseError> for Step {
 fn read_stream<D: Decoder>(
     response: ureq::http::Response<ureq::Body>,
     mut decoder: D,
-    max_bytes: u64,
+    limits: Limits,
     sink: &mut dyn Sink,
 ) -> Result<Message, ChatError> {
+    let started = Instant::now();
     let content_type = http::header(response.headers(), "content-type").unwrap_or("").to_string();
     if !content_type.to_ascii_lowercase().starts_with(EVENT_STREAM) {
         return Err(ChatError::NotAStream(crate::term::sanitize::sanitize(&content_type).into_owned()));
@@ -249,9 +264,13 @@ fn read_stream<D: Decoder>(
             }
         };
         total += n as u64;
-        if total > max_bytes {
+        if total > limits.max_response_bytes {
             sink.after_read().map_err(ChatError::Output)?;
-            return Err(ChatError::TooLarge(max_bytes / (1024 * 1024)));
+            return Err(ChatError::TooLarge(limits.max_response_bytes / (1024 * 1024)));
+        }
+        if started.elapsed() > limits.max_response_time {
+            sink.after_read().map_err(ChatError::Output)?;
+            return Err(ChatError::TooSlow(limits.max_response_time.as_secs()));
         }
         let fed = parser.feed(&buf[..n], |event| match decoder.push(&event) {
             Ok(Some(e)) => sink.event(&e).map_err(Step::Output),
