@@ -68,11 +68,6 @@ impl<W: Write> Renderer<W> {
         self.out.flush()
     }
 
-    /// Whether any answer text was shown (retries are only allowed before that).
-    pub fn wrote_text(&self) -> bool {
-        self.wrote_text
-    }
-
     /// Ends the answer on a new line, so the next prompt does not stick to it.
     pub fn finish(&mut self) -> io::Result<()> {
         self.end_thinking();
