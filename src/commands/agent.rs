@@ -237,7 +237,7 @@ struct TerminalSink<'a> {
 }
 
 impl Sink for TerminalSink<'_> {
-    fn event(&mut self, event: &StreamEvent) -> std::io::Result<()> {
+    fn event(&mut self, event: &StreamEvent<'_>) -> std::io::Result<()> {
         if self.cancelled() {
             return Ok(());
         }

@@ -54,9 +54,11 @@ const CITATIONS_DELTA: &str = "citations_delta";
 const TYPE_KEY: &str = "type";
 const INPUT_KEY: &str = "input";
 
-/// What the terminal needs to know as the answer streams in.
+/// What the terminal needs to know as the answer streams in. Text borrows from the parser's
+/// buffer when it can, so the common delta costs no allocation; [`StreamEvent::into_owned`]
+/// detaches an event from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamEvent {
+pub enum StreamEvent<'a> {
     MessageStart {
         id: String,
         model: String,
@@ -66,9 +68,9 @@ pub enum StreamEvent {
         kind: BlockKind,
     },
     /// Answer text, to show as it arrives.
-    TextDelta(String),
+    TextDelta(Cow<'a, str>),
     /// Extended-thinking text, for a separate, dimmer place.
-    ThinkingDelta(String),
+    ThinkingDelta(Cow<'a, str>),
     BlockStop {
         index: usize,
     },
@@ -78,6 +80,19 @@ pub enum StreamEvent {
     Stop {
         reason: Option<String>,
     },
+}
+
+impl StreamEvent<'_> {
+    pub fn into_owned(self) -> StreamEvent<'static> {
+        match self {
+            StreamEvent::TextDelta(text) => StreamEvent::TextDelta(Cow::Owned(text.into_owned())),
+            StreamEvent::ThinkingDelta(text) => StreamEvent::ThinkingDelta(Cow::Owned(text.into_owned())),
+            StreamEvent::MessageStart { id, model } => StreamEvent::MessageStart { id, model },
+            StreamEvent::BlockStart { index, kind } => StreamEvent::BlockStart { index, kind },
+            StreamEvent::BlockStop { index } => StreamEvent::BlockStop { index },
+            StreamEvent::Stop { reason } => StreamEvent::Stop { reason },
+        }
+    }
 }
 
 /// The kind of a content block, as announced by `content_block_start`.
@@ -263,7 +278,7 @@ impl MessageAccumulator {
     }
 
     /// Takes one server-sent event. Errors are final: after one, drop the accumulator.
-    pub fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError> {
+    pub fn push<'e>(&mut self, event: &SseEvent<'e>) -> Result<Option<StreamEvent<'e>>, StreamError> {
         let kind = EventKind::of(event);
         match (self.phase, kind) {
             (Phase::Stopped, _) | (_, EventKind::Ping | EventKind::Unknown) => Ok(None),
@@ -293,7 +308,7 @@ impl MessageAccumulator {
         Ok(message)
     }
 
-    fn on_message_start(&mut self, data: &str) -> Result<Option<StreamEvent>, StreamError> {
+    fn on_message_start<'e>(&mut self, data: &'e str) -> Result<Option<StreamEvent<'e>>, StreamError> {
         let MessageStartEvent { message } = parse(MESSAGE_START, data)?;
         self.message.id = message.id;
         self.message.model = message.model;
@@ -302,7 +317,7 @@ impl MessageAccumulator {
         Ok(Some(StreamEvent::MessageStart { id: self.message.id.clone(), model: self.message.model.clone() }))
     }
 
-    fn on_block_start(&mut self, data: &str) -> Result<Option<StreamEvent>, StreamError> {
+    fn on_block_start<'e>(&mut self, data: &'e str) -> Result<Option<StreamEvent<'e>>, StreamError> {
         let BlockStartEvent { index, content_block } = parse(CONTENT_BLOCK_START, data)?;
         if index != self.blocks.len() {
             return Err(protocol(CONTENT_BLOCK_START, index, "blocks must start once each, in order"));
@@ -323,13 +338,13 @@ impl MessageAccumulator {
         Ok(Some(StreamEvent::BlockStart { index, kind }))
     }
 
-    fn on_block_delta(&mut self, data: &str) -> Result<Option<StreamEvent>, StreamError> {
+    fn on_block_delta<'e>(&mut self, data: &'e str) -> Result<Option<StreamEvent<'e>>, StreamError> {
         // The hot path: most deltas are plain text; anything unusual takes the general way below.
         if let Some((index, delta_text)) = fast_text_delta(data)
             && let Some(Block { content: ContentBlock::Text { text, .. }, open: true, .. }) = self.blocks.get_mut(index)
         {
             text.push_str(&delta_text);
-            return Ok(Some(StreamEvent::TextDelta(delta_text.into_owned())));
+            return Ok(Some(StreamEvent::TextDelta(delta_text)));
         }
         let BlockDeltaEvent { index, delta } = parse(CONTENT_BLOCK_DELTA, data)?;
         let block = self.open_block(CONTENT_BLOCK_DELTA, index)?;
@@ -340,12 +355,12 @@ impl MessageAccumulator {
             (TEXT_DELTA, ContentBlock::Text { text, .. }) => {
                 let delta_text = delta.text.0.ok_or_else(|| missing("text"))?;
                 text.push_str(&delta_text);
-                Ok(Some(StreamEvent::TextDelta(delta_text.into_owned())))
+                Ok(Some(StreamEvent::TextDelta(delta_text)))
             }
             (THINKING_DELTA, ContentBlock::Thinking { thinking, .. }) => {
                 let delta_text = delta.thinking.0.ok_or_else(|| missing("thinking"))?;
                 thinking.push_str(&delta_text);
-                Ok(Some(StreamEvent::ThinkingDelta(delta_text.into_owned())))
+                Ok(Some(StreamEvent::ThinkingDelta(delta_text)))
             }
             (SIGNATURE_DELTA, ContentBlock::Thinking { signature, .. }) => {
                 signature.push_str(&delta.signature.0.ok_or_else(|| missing("signature"))?);
@@ -364,14 +379,14 @@ impl MessageAccumulator {
         }
     }
 
-    fn on_block_stop(&mut self, data: &str) -> Result<Option<StreamEvent>, StreamError> {
+    fn on_block_stop<'e>(&mut self, data: &'e str) -> Result<Option<StreamEvent<'e>>, StreamError> {
         let BlockStopEvent { index } = parse(CONTENT_BLOCK_STOP, data)?;
         let block = self.open_block(CONTENT_BLOCK_STOP, index)?;
         close(block, index, false)?;
         Ok(Some(StreamEvent::BlockStop { index }))
     }
 
-    fn on_message_delta(&mut self, data: &str) -> Result<Option<StreamEvent>, StreamError> {
+    fn on_message_delta<'e>(&mut self, data: &'e str) -> Result<Option<StreamEvent<'e>>, StreamError> {
         let MessageDeltaEvent { delta, usage } = parse(MESSAGE_DELTA, data)?;
         let message = &mut self.message;
         message.stop_reason = delta.stop_reason.or(message.stop_reason.take());
@@ -383,7 +398,7 @@ impl MessageAccumulator {
         Ok(None)
     }
 
-    fn on_message_stop(&mut self, data: &str) -> Result<Option<StreamEvent>, StreamError> {
+    fn on_message_stop<'e>(&mut self, data: &'e str) -> Result<Option<StreamEvent<'e>>, StreamError> {
         // Its body carries nothing, but it must still be JSON.
         parse::<IgnoredAny>(MESSAGE_STOP, data)?;
         for (index, block) in self.blocks.iter_mut().enumerate() {
@@ -871,13 +886,13 @@ mod tests {
     /// error, and returns the terminal events and the outcome.
     fn replay_chunks<'a>(
         chunks: impl IntoIterator<Item = &'a [u8]>,
-    ) -> (Vec<StreamEvent>, Result<Message, StreamError>) {
+    ) -> (Vec<StreamEvent<'static>>, Result<Message, StreamError>) {
         let mut parser = SseParser::new();
         let mut accumulator = MessageAccumulator::new();
         let mut shown = Vec::new();
         for chunk in chunks {
             let fed = parser.feed(chunk, |event| {
-                shown.extend(accumulator.push(&event)?);
+                shown.extend(accumulator.push(&event)?.map(StreamEvent::into_owned));
                 Ok::<_, StreamError>(())
             });
             if let Err(error) = fed {
@@ -887,7 +902,7 @@ mod tests {
         (shown, accumulator.finish())
     }
 
-    fn replay(stream: &str) -> (Vec<StreamEvent>, Result<Message, StreamError>) {
+    fn replay(stream: &str) -> (Vec<StreamEvent<'static>>, Result<Message, StreamError>) {
         replay_chunks([stream.as_bytes()])
     }
 
@@ -1067,7 +1082,7 @@ mod tests {
         let shown_text: String = shown
             .iter()
             .filter_map(|event| match event {
-                StreamEvent::TextDelta(text) => Some(text.as_str()),
+                StreamEvent::TextDelta(text) => Some(text.as_ref()),
                 _ => None,
             })
             .collect();
@@ -1338,7 +1353,7 @@ data: {"type": "message_stop"}
         let thinking_shown: String = shown
             .iter()
             .filter_map(|event| match event {
-                StreamEvent::ThinkingDelta(text) => Some(text.as_str()),
+                StreamEvent::ThinkingDelta(text) => Some(text.as_ref()),
                 _ => None,
             })
             .collect();

@@ -43,7 +43,7 @@ pub struct HttpRequest {
 
 /// Turns one provider's SSE events into the common stream model.
 pub trait Decoder {
-    fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError>;
+    fn push<'e>(&mut self, event: &SseEvent<'e>) -> Result<Option<StreamEvent<'e>>, StreamError>;
     /// True once the stream's explicit end arrived; reading stops there.
     fn is_complete(&self) -> bool;
     /// The whole message, or `CutOff` when the stream ended early.
@@ -51,7 +51,7 @@ pub trait Decoder {
 }
 
 impl Decoder for MessageAccumulator {
-    fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError> {
+    fn push<'e>(&mut self, event: &SseEvent<'e>) -> Result<Option<StreamEvent<'e>>, StreamError> {
         MessageAccumulator::push(self, event)
     }
     fn is_complete(&self) -> bool {
@@ -63,7 +63,7 @@ impl Decoder for MessageAccumulator {
 }
 
 impl Decoder for OpenAiAccumulator {
-    fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError> {
+    fn push<'e>(&mut self, event: &SseEvent<'e>) -> Result<Option<StreamEvent<'e>>, StreamError> {
         OpenAiAccumulator::push(self, event)
     }
     fn is_complete(&self) -> bool {
@@ -76,7 +76,7 @@ impl Decoder for OpenAiAccumulator {
 
 /// Where the stream goes: the terminal renderer, or a test's collector.
 pub trait Sink {
-    fn event(&mut self, event: &StreamEvent) -> std::io::Result<()>;
+    fn event(&mut self, event: &StreamEvent<'_>) -> std::io::Result<()>;
     /// Called after each network read: flush output here, once.
     fn after_read(&mut self) -> std::io::Result<()>;
     /// Called for every HTTP response, including errors (rate-limit headers ride on both).

@@ -81,7 +81,7 @@ impl OpenAiAccumulator {
         self.done
     }
 
-    pub fn push(&mut self, event: &SseEvent<'_>) -> Result<Option<StreamEvent>, StreamError> {
+    pub fn push<'e>(&mut self, event: &SseEvent<'e>) -> Result<Option<StreamEvent<'e>>, StreamError> {
         let data = event.data.trim();
         if self.done || data.is_empty() {
             return Ok(None);
@@ -112,10 +112,10 @@ impl OpenAiAccumulator {
             let Some(delta) = choice.delta else { continue };
             if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                 self.text.push_str(&text);
-                out = Some(StreamEvent::TextDelta(text.into_owned()));
+                out = Some(StreamEvent::TextDelta(text));
             } else if let Some(thought) = delta.reasoning_content.or(delta.reasoning).filter(|t| !t.is_empty()) {
                 // Shown while it streams, not kept: another provider could not take it back.
-                out = Some(StreamEvent::ThinkingDelta(thought.into_owned()));
+                out = Some(StreamEvent::ThinkingDelta(thought));
             }
         }
         Ok(out)
@@ -166,7 +166,7 @@ mod tests {
     use super::*;
     use crate::providers::sse::SseParser;
 
-    fn run(stream: &str, chunk: usize) -> (Vec<StreamEvent>, Result<Message, StreamError>) {
+    fn run(stream: &str, chunk: usize) -> (Vec<StreamEvent<'static>>, Result<Message, StreamError>) {
         let mut parser = SseParser::new();
         let mut acc = OpenAiAccumulator::new();
         let mut events = Vec::new();
@@ -174,7 +174,7 @@ mod tests {
         for piece in stream.as_bytes().chunks(chunk) {
             let r = parser.feed(piece, |e| {
                 if let Some(ev) = acc.push(&e)? {
-                    events.push(ev);
+                    events.push(ev.into_owned());
                 }
                 Ok::<_, StreamError>(())
             });
