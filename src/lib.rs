@@ -37,7 +37,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let home = env.pincer_home()?;
-    let ctx = Context { env, home, timeouts: http::Timeouts::default() };
+    // `[network]` timeouts apply to every command; a config.toml that does not parse is reported
+    // by the commands that need it, so here it only means the defaults.
+    let timeouts = config::Config::load(&home).map(|c| c.timeouts()).unwrap_or_default();
+    let ctx = Context { env, home, timeouts };
     match &cli.command {
         Command::Auth(AuthCommand::Login(args)) => {
             commands::auth_login::run(&ctx, args, &mut term::prompt::Input::stdin())

@@ -108,11 +108,8 @@ fn text_is_visible_before_the_stream_ends() {
         headers: vec![("content-type".into(), "text/event-stream".into())],
         body: Body::Chunks { pieces: pieces.clone(), pause },
     });
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pincer"));
+    let mut child = sb.process(&server.url);
     child
-        .env_clear()
-        .env("PINCER_HOME", sb.home())
-        .env("ANTHROPIC_BASE_URL", &server.url)
         .env("ANTHROPIC_API_KEY", api_key('k'))
         .args(["agent", "-m", "Hi"])
         .stdin(Stdio::null())

@@ -112,10 +112,8 @@ fn ctrl_c_cancels_the_answer_not_the_repl_and_ctrl_d_quits() {
 fn ctrl_c_ends_a_one_shot_run_with_130_keeping_the_text() {
     let sb = Sandbox::new();
     let server = FakeServer::start(|_| slow_answer("kept text", Duration::from_secs(8)));
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pincer"))
-        .env_clear()
-        .env("PINCER_HOME", sb.home())
-        .env("ANTHROPIC_BASE_URL", &server.url)
+    let mut child = sb
+        .process(&server.url)
         .env("ANTHROPIC_API_KEY", api_key('k'))
         .args(["agent", "-m", "hi"])
         .stdin(Stdio::null())

@@ -295,3 +295,17 @@ fn provider_filter_and_concurrent_probe_updates_keep_usage_json_valid() {
     let cache: Value = serde_json::from_str(&sb.read("usage.json")).unwrap();
     assert_eq!(cache["version"], 1);
 }
+
+#[test]
+fn network_timeouts_from_config_apply_to_auth_calls_too() {
+    let (sb, _) = logged_in('t');
+    std::fs::write(sb.file("config.toml"), sb.read("config.toml") + "\n[network]\nread_timeout = 0.5\n").unwrap();
+    let server = FakeServer::start(|_| {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        Response::json(403, SCOPE_403)
+    });
+    let (json, _) = status_json(&sb, &server.url, &[]);
+    let u = &json["credentials"][0]["usage"];
+    assert_eq!(u["state"], "unavailable", "the stalled endpoint must hit the configured timeout: {u}");
+    assert_eq!(u["message"], "usage unavailable: timed out");
+}

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use support::fake_server::{FakeServer, Response};
@@ -25,8 +25,8 @@ impl Lcg {
 
 /// Starts pincer, kills it after `delay`, and waits for it.
 fn run_and_kill(sb: &Sandbox, url: &str, args: &[&str], stdin: &str, delay: Duration, env: &[(&str, &str)]) {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("pincer"));
-    cmd.env_clear().env("PINCER_HOME", sb.home()).env("ANTHROPIC_BASE_URL", url).args(args);
+    let mut cmd = sb.process(url);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

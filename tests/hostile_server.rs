@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use support::fake_server::{Body, FakeServer, Response};
@@ -33,10 +33,8 @@ fn end_events() -> &'static str {
 
 /// Runs `pincer agent -m hi` and returns (exit code, stdout, stderr, peak RSS in KiB).
 fn agent_with_rusage(sb: &Sandbox, url: &str) -> (i32, String, String, i64) {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("pincer"))
-        .env_clear()
-        .env("PINCER_HOME", sb.home())
-        .env("ANTHROPIC_BASE_URL", url)
+    let child = sb
+        .process(url)
         .env("ANTHROPIC_API_KEY", api_key('h'))
         .args(["agent", "-m", "hi"])
         .stdin(Stdio::null())

@@ -97,10 +97,8 @@ fn core_dumps_are_off_while_secrets_are_in_memory() {
         std::thread::sleep(std::time::Duration::from_secs(2));
         Response::json(500, "{}")
     });
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pincer"))
-        .env_clear()
-        .env("PINCER_HOME", sb.home())
-        .env("ANTHROPIC_BASE_URL", &server.url)
+    let mut child = sb
+        .process(&server.url)
         .env("ANTHROPIC_API_KEY", api_key('c'))
         .args(["agent", "-m", "hi"])
         .stdin(std::process::Stdio::null())

@@ -131,7 +131,7 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
         backend,
         base,
         system: None,
-        timeouts: config.timeouts(),
+        timeouts: ctx.timeouts,
         limits: chat::Limits {
             max_response_bytes: config.max_response_bytes(),
             max_response_time: config.max_response_time(),

@@ -56,6 +56,19 @@ impl Sandbox {
         cmd
     }
 
+    /// The same hermetic environment as [`Sandbox::cmd`], as a `std::process::Command`, for tests
+    /// that drive the process themselves (signals, pipes read while it runs, `wait4`).
+    pub fn process(&self, base_url: &str) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pincer"));
+        cmd.env_clear()
+            .env("PINCER_HOME", self.home())
+            .env("HOME", self.dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("ANTHROPIC_BASE_URL", base_url)
+            .env("TZ", "UTC");
+        cmd
+    }
+
     /// Every file under the home folder except auth.json, with its contents.
     pub fn files_except_auth(&self) -> Vec<(PathBuf, String)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
