@@ -3,6 +3,7 @@
 //! Data flows one way: cli → commands → (config, credential store) → providers → terminal.
 
 pub mod auth;
+pub mod cancel;
 pub mod chat;
 pub mod cli;
 pub mod commands;
@@ -13,6 +14,7 @@ pub mod fsutil;
 pub mod http;
 pub mod providers;
 pub mod term;
+pub mod tools;
 pub mod usage;
 
 use std::process::ExitCode;
