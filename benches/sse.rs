@@ -18,7 +18,8 @@ use std::io;
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{AllocProfiler, Bencher};
 use pincer::chat::render::Renderer;
-use pincer::providers::anthropic_stream::{MessageAccumulator, StreamError, StreamEvent};
+use pincer::providers::StreamEvent;
+use pincer::providers::anthropic_stream::{MessageAccumulator, StreamError};
 use pincer::providers::sse::{SseError, SseParser};
 
 #[global_allocator]
@@ -121,7 +122,7 @@ fn main() {
         .content
         .iter()
         .map(|block| match block {
-            pincer::providers::anthropic_stream::ContentBlock::Text { text, .. } => text.as_str(),
+            pincer::providers::ContentBlock::Text { text, .. } => text.as_str(),
             _ => "",
         })
         .collect();
@@ -134,7 +135,7 @@ fn input() -> &'static [u8] {
     BODY.get_or_init(|| stream(EVENTS).0)
 }
 
-fn accumulate(body: &[u8]) -> Result<pincer::providers::anthropic_stream::Message, StreamError> {
+fn accumulate(body: &[u8]) -> Result<pincer::providers::Message, StreamError> {
     let mut parser = SseParser::new();
     let mut acc = MessageAccumulator::new();
     for chunk in body.chunks(CHUNK) {

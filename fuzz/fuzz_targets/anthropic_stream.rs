@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pincer::providers::anthropic_stream::{Message, MessageAccumulator, StreamError};
+use pincer::providers::Message;
+use pincer::providers::anthropic_stream::{MessageAccumulator, StreamError};
 use pincer::providers::sse::SseParser;
 
 fuzz_target!(|input: &[u8]| {

@@ -11,37 +11,14 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 
 use crate::exit::UsageError;
 use crate::fsutil::{self, FileLock, PRIVATE_FILE_MODE};
-use crate::providers::ContentBlock;
+// Re-exported while callers move to `providers::message`.
+pub use crate::providers::message::{ChatMessage, Role};
 
 pub const SESSIONS_DIR: &str = "sessions";
 const MAX_NAME_LEN: usize = 64;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Assistant,
-}
-
-/// One message of a conversation, in the shape the Messages API takes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    pub role: Role,
-    pub content: Vec<ContentBlock>,
-}
-
-impl ChatMessage {
-    pub fn user_text(text: &str) -> ChatMessage {
-        ChatMessage {
-            role: Role::User,
-            content: vec![ContentBlock::Text { text: text.to_string(), citations: Vec::new() }],
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -150,6 +127,7 @@ fn ends_with_newline(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ContentBlock;
 
     #[test]
     fn names_are_checked() {

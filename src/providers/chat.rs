@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use ureq::http::HeaderValue;
 
-use super::anthropic_stream::{Message, MessageAccumulator, StreamError, StreamEvent};
+use super::anthropic_stream::{MessageAccumulator, StreamError};
 use super::api_error::ApiError;
+use super::message::{ChatMessage, Message, StreamEvent};
 use super::openai_stream::OpenAiAccumulator;
 use super::retry::{self, Decision, Failure};
 use super::sse::{SseError, SseEvent, SseParser};
-use crate::chat::session::ChatMessage;
 use crate::http;
 
 /// Bytes asked of the socket per read; each read ends with one flush of the output.

@@ -5,6 +5,7 @@ pub mod anthropic;
 pub mod anthropic_stream;
 pub mod api_error;
 pub mod chat;
+pub mod message;
 pub mod model_id;
 pub mod openai;
 pub mod openai_stream;
@@ -12,5 +13,4 @@ pub mod retry;
 pub mod routing;
 pub mod sse;
 
-// The stream model is Anthropic's today; it is the shape every provider maps to.
-pub use anthropic_stream::{ContentBlock, Message, StreamEvent, Usage};
+pub use message::{ContentBlock, Message, StreamEvent, Usage};

@@ -7,8 +7,8 @@ use ureq::http::HeaderValue;
 
 use super::ContentBlock;
 use super::chat::{ChatRequest, HttpRequest};
+use super::message::Role;
 use crate::auth::secret::Secret;
-use crate::chat::session::Role;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const PATH_CHAT_COMPLETIONS: &str = "/chat/completions";
@@ -71,7 +71,7 @@ pub fn chat_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::session::ChatMessage;
+    use crate::providers::message::ChatMessage;
 
     #[test]
     fn request_shape_and_bearer_only_with_a_key() {

@@ -15,7 +15,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::anthropic_stream::{ContentBlock, Message, StreamError, StreamEvent, Usage};
+use super::anthropic_stream::StreamError;
+use super::message::{ContentBlock, Message, StreamEvent, Usage};
 use super::sse::SseEvent;
 
 const DONE: &str = "[DONE]";
