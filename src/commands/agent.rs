@@ -198,6 +198,7 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
         messages: history,
         max_tokens: turn.max_tokens,
         temperature: turn.choice.entry.as_ref().and_then(|e| e.temperature),
+        tools: &[],
     };
     let mut sink = TerminalSink {
         renderer: Renderer::new(std::io::stdout(), turn.show_thinking, turn.color),

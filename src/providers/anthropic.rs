@@ -221,8 +221,12 @@ pub fn chat_request(
         "stream": true,
         "messages": request.messages,
     });
-    if let Some(system) = request.system {
-        body["system"] = serde_json::json!(system);
+    if request.tools.is_empty() {
+        if let Some(system) = request.system {
+            body["system"] = serde_json::json!(system);
+        }
+    } else {
+        add_tools_with_cache_breakpoints(&mut body, request);
     }
     if let Some(t) = request.temperature {
         body["temperature"] = serde_json::json!(t);
@@ -233,9 +237,71 @@ pub fn chat_request(
     HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() }
 }
 
+/// The prompt-cache marker: everything up to a block carrying it is cached for a few minutes.
+const CACHE_CONTROL: &str = "cache_control";
+const EPHEMERAL: &str = "ephemeral";
+
+/// An agent's request: tools, then the system prompt, then the messages, with `cache_control`
+/// breakpoints on the last tool, the system prompt and the last message's last block. Every step
+/// of a turn sends the same prefix and only appends, so each step reads the cache the previous
+/// one wrote instead of paying for the whole prompt again.
+fn add_tools_with_cache_breakpoints(body: &mut serde_json::Value, request: &ChatRequest<'_>) {
+    let breakpoint = serde_json::json!({"type": EPHEMERAL});
+    let mut tools = serde_json::to_value(request.tools).unwrap_or_default();
+    if let Some(last) = tools.as_array_mut().and_then(|t| t.last_mut()) {
+        last[CACHE_CONTROL] = breakpoint.clone();
+    }
+    body["tools"] = tools;
+    if let Some(system) = request.system {
+        body["system"] = serde_json::json!([{"type": "text", "text": system, CACHE_CONTROL: breakpoint.clone()}]);
+    }
+    // Thinking blocks cannot carry a breakpoint; the last message is the user's, which never has one.
+    if let Some(block) = body["messages"]
+        .as_array_mut()
+        .and_then(|m| m.last_mut())
+        .and_then(|m| m["content"].as_array_mut())
+        .and_then(|c| c.last_mut())
+        && !matches!(block["type"].as_str(), Some("thinking" | "redacted_thinking"))
+    {
+        block[CACHE_CONTROL] = breakpoint;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tools_requests_carry_cache_breakpoints_and_plain_chats_do_not() {
+        use crate::providers::message::{ChatMessage, ToolSpec};
+        let messages = [ChatMessage::user_text("hi")];
+        let tools = [
+            ToolSpec { name: "a".into(), description: "A".into(), input_schema: serde_json::json!({"type": "object"}) },
+            ToolSpec { name: "b".into(), description: "B".into(), input_schema: serde_json::json!({"type": "object"}) },
+        ];
+        let mut request = ChatRequest {
+            model: "m",
+            system: Some("sys"),
+            messages: &messages,
+            max_tokens: None,
+            temperature: None,
+            tools: &tools,
+        };
+        let secret = Secret::new("k".to_string());
+        let body: serde_json::Value =
+            serde_json::from_str(&chat_request("http://h", Method::ApiKey, &secret, &[], &[], &request).body).unwrap();
+        assert_eq!(body["tools"][0].get(CACHE_CONTROL), None);
+        assert_eq!(body["tools"][1][CACHE_CONTROL]["type"], EPHEMERAL);
+        assert_eq!(body["system"][0]["text"], "sys");
+        assert_eq!(body["system"][0][CACHE_CONTROL]["type"], EPHEMERAL);
+        assert_eq!(body["messages"][0]["content"][0][CACHE_CONTROL]["type"], EPHEMERAL);
+        request.tools = &[];
+        let body: serde_json::Value =
+            serde_json::from_str(&chat_request("http://h", Method::ApiKey, &secret, &[], &[], &request).body).unwrap();
+        assert_eq!(body["system"], "sys");
+        assert_eq!(body.get("tools"), None);
+        assert_eq!(body["messages"][0]["content"][0].get(CACHE_CONTROL), None);
+    }
 
     fn names(h: &[(&'static str, HeaderValue)]) -> Vec<&'static str> {
         h.iter().map(|(n, _)| *n).collect()

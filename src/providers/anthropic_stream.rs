@@ -107,6 +107,8 @@ struct Block {
     /// The `input_json_delta` strings so far; parsed when the block stops.
     tool_json: Option<String>,
     open: bool,
+    /// Why a tool call's arguments could not be used, when they could not.
+    problem: Option<String>,
 }
 
 /// Builds a [`Message`] from the events of one stream.
@@ -160,7 +162,12 @@ impl MessageAccumulator {
             return Err(StreamError::CutOff);
         }
         let mut message = self.message;
-        message.content = self.blocks.into_iter().map(|block| block.content).collect();
+        for block in self.blocks {
+            if let (ContentBlock::ToolUse { id, .. }, Some(problem)) = (&block.content, block.problem) {
+                message.tool_input_errors.push((id.clone(), problem));
+            }
+            message.content.push(block.content);
+        }
         Ok(message)
     }
 
@@ -190,7 +197,7 @@ impl MessageAccumulator {
         let content = ContentBlock::deserialize(content_block)
             .map_err(|source| StreamError::Malformed { event: CONTENT_BLOCK_START, source })?;
         let kind = content.kind();
-        self.blocks.push(Block { content, tool_json: None, open: true });
+        self.blocks.push(Block { content, tool_json: None, open: true, problem: None });
         Ok(Some(StreamEvent::BlockStart { index, kind }))
     }
 
@@ -295,7 +302,20 @@ fn close(block: &mut Block, index: usize, cut_off: bool) -> Result<(), StreamErr
     let input = if json.trim().is_empty() {
         Value::Object(serde_json::Map::new())
     } else {
-        serde_json::from_str(&json).map_err(|source| StreamError::InvalidToolInput { index, cut_off, source })?
+        match serde_json::from_str(&json) {
+            Ok(input) => input,
+            // A client tool call with broken arguments is the model's mistake, not the stream's:
+            // it is kept (with `{}`) and answered with an error, so the model can try again.
+            Err(source) if matches!(block.content, ContentBlock::ToolUse { .. }) => {
+                block.problem = Some(if cut_off {
+                    "the arguments were cut off before they were complete (the answer hit max_tokens); the call was not run".to_string()
+                } else {
+                    format!("the arguments were not valid JSON ({source}); the call was not run")
+                });
+                Value::Object(serde_json::Map::new())
+            }
+            Err(source) => return Err(StreamError::InvalidToolInput { index, cut_off, source }),
+        }
     };
     if json_depth(&input) > MAX_BLOCK_DEPTH {
         return Err(protocol(CONTENT_BLOCK_STOP, index, TOO_DEEP));
@@ -871,6 +891,7 @@ mod tests {
             stop_sequence: None,
             stop_details: None,
             usage: usage(11, 6, None),
+            tool_input_errors: Vec::new(),
         }
     }
 
@@ -923,18 +944,24 @@ mod tests {
     }
 
     #[test]
-    fn invalid_tool_json_is_a_typed_error() {
-        let error = error(TOOL_USE_INVALID_JSON);
-        assert!(matches!(error, StreamError::InvalidToolInput { index: 1, cut_off: false, .. }), "{error:?}");
-        assert_eq!(error.to_string(), "the tool input of content block 1 is not valid JSON");
+    fn invalid_tool_json_is_kept_as_a_problem_of_that_call() {
+        // The model's broken arguments are its mistake, not the stream's: the call keeps `{}`
+        // (the API wants an object back) and carries the problem, to be answered with an error.
+        let message = replay(TOOL_USE_INVALID_JSON).1.unwrap();
+        let ContentBlock::ToolUse { id, input, .. } = &message.content[1] else { panic!("{:?}", message.content) };
+        assert_eq!(input, &json!({}));
+        assert_eq!(message.tool_input_errors.len(), 1);
+        assert_eq!(&message.tool_input_errors[0].0, id);
+        assert!(message.tool_input_errors[0].1.contains("not valid JSON"), "{:?}", message.tool_input_errors);
     }
 
     #[test]
-    fn tool_arguments_cut_off_by_max_tokens_are_a_typed_error() {
+    fn tool_arguments_cut_off_by_max_tokens_are_a_problem_of_that_call() {
         // The tool block never gets its content_block_stop: max_tokens hit mid-arguments.
         let (shown, result) = replay(INCOMPLETE_PARTIAL_JSON);
-        let error = result.unwrap_err();
-        assert!(matches!(error, StreamError::InvalidToolInput { index: 1, cut_off: true, .. }), "{error:?}");
+        let message = result.unwrap();
+        assert_eq!(message.stop_reason.as_deref(), Some("max_tokens"));
+        assert!(message.tool_input_errors[0].1.contains("cut off"), "{:?}", message.tool_input_errors);
         // The text had been shown in full before that.
         let shown_text: String = shown
             .iter()
@@ -1389,8 +1416,8 @@ data: {"type": "message_stop"}
         );
         assert_eq!(tool_input(&tool_stream(&["", ""])), json!({}));
         assert_eq!(tool_input(&tool_stream(&[])), json!({}));
-        let error = error(&tool_stream(&["{\"a\": "]));
-        assert!(matches!(error, StreamError::InvalidToolInput { index: 0, cut_off: false, .. }));
+        let message = replay(&tool_stream(&["{\"a\": "])).1.unwrap();
+        assert!(message.tool_input_errors[0].1.contains("not valid JSON"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use ureq::http::HeaderValue;
 
 use super::anthropic_stream::{MessageAccumulator, StreamError};
 use super::api_error::ApiError;
-use super::message::{ChatMessage, Message, StreamEvent};
+use super::message::{ChatMessage, Message, StreamEvent, ToolSpec};
 use super::openai_stream::OpenAiAccumulator;
 use super::retry::{self, Decision, Failure};
 use super::sse::{SseError, SseEvent, SseParser};
@@ -32,6 +32,8 @@ pub struct ChatRequest<'a> {
     /// `None`: the provider's default (Anthropic requires one; others may omit it).
     pub max_tokens: Option<u64>,
     pub temperature: Option<f64>,
+    /// Tools the model may call, in a stable order; empty for a plain chat.
+    pub tools: &'a [ToolSpec],
 }
 
 /// A ready-to-send POST.
@@ -120,6 +122,9 @@ pub enum ChatError {
     Interrupted(String),
     #[error("cancelled")]
     Cancelled,
+    /// The endpoint needs a credential and none was resolved.
+    #[error("no credential for this provider\nhint: run `pincer auth login`")]
+    MissingCredential,
     /// Writing the answer failed (e.g. stdout closed).
     #[error(transparent)]
     Output(std::io::Error),

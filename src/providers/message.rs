@@ -198,6 +198,11 @@ pub struct Message {
     /// Structured detail on the stop, e.g. a refusal's `category` and `explanation`.
     pub stop_details: Option<Value>,
     pub usage: Usage,
+    /// Tool calls whose streamed arguments were not valid JSON (or were cut off), by `tool_use`
+    /// id: the call keeps an empty `input` (the API demands an object back) and is answered with
+    /// an error result instead of being run.
+    #[serde(skip)]
+    pub tool_input_errors: Vec<(String, String)>,
 }
 
 /// Token counts. `None` means the server did not say.

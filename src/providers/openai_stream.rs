@@ -48,9 +48,38 @@ struct Delta<'a> {
     #[serde(default, borrow)]
     content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
+    tool_calls: Vec<ToolCallDelta<'a>>,
+    #[serde(default, borrow)]
     reasoning_content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     reasoning: Option<Cow<'a, str>>,
+}
+
+/// One piece of a streamed tool call; pieces with the same `index` make one call.
+#[derive(Deserialize)]
+struct ToolCallDelta<'a> {
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    function: Option<FunctionDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+/// A tool call being assembled.
+#[derive(Debug, Default)]
+struct PendingCall {
+    id: String,
+    name: String,
+    arguments: String,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +99,8 @@ pub struct OpenAiAccumulator {
     finish_reason: Option<String>,
     done: bool,
     usage: Usage,
+    /// Tool calls by their stream index, in index order.
+    calls: Vec<(usize, PendingCall)>,
 }
 
 impl OpenAiAccumulator {
@@ -111,6 +142,9 @@ impl OpenAiAccumulator {
                 self.finish_reason = Some(map_finish_reason(&reason).to_string());
             }
             let Some(delta) = choice.delta else { continue };
+            for piece in delta.tool_calls {
+                self.add_tool_call_piece(piece);
+            }
             if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                 self.text.push_str(&text);
                 out = Some(StreamEvent::TextDelta(text));
@@ -122,15 +156,67 @@ impl OpenAiAccumulator {
         Ok(out)
     }
 
+    /// Joins a tool call's pieces by index: the first piece brings the id and name, later ones
+    /// more of the arguments. (A server that repeats the name in every piece is tolerated.)
+    fn add_tool_call_piece(&mut self, piece: ToolCallDelta<'_>) {
+        let index = piece.index.unwrap_or(self.calls.len());
+        let slot = match self.calls.iter().position(|(i, _)| *i == index) {
+            Some(at) => &mut self.calls[at].1,
+            None => {
+                self.calls.push((index, PendingCall::default()));
+                self.calls.sort_by_key(|(i, _)| *i);
+                let at = self.calls.iter().position(|(i, _)| *i == index).unwrap_or_default();
+                &mut self.calls[at].1
+            }
+        };
+        if let Some(id) = piece.id.filter(|id| !id.is_empty())
+            && slot.id.is_empty()
+        {
+            slot.id = id.into_owned();
+        }
+        if let Some(function) = piece.function {
+            if let Some(name) = function.name.filter(|n| !n.is_empty() && *n != slot.name.as_str()) {
+                slot.name.push_str(&name);
+            }
+            if let Some(arguments) = function.arguments {
+                slot.arguments.push_str(&arguments);
+            }
+        }
+    }
+
     pub fn finish(self) -> Result<Message, StreamError> {
         if !self.done && self.finish_reason.is_none() {
             return Err(StreamError::CutOff);
         }
-        let content = if self.text.is_empty() {
-            Vec::new()
-        } else {
-            vec![ContentBlock::Text { text: self.text, citations: Vec::new() }]
-        };
+        let mut content = Vec::new();
+        if !self.text.is_empty() {
+            content.push(ContentBlock::Text { text: self.text, citations: Vec::new() });
+        }
+        let mut tool_input_errors = Vec::new();
+        for (index, call) in self.calls {
+            // Some local servers send no id; the conversation still needs one to pair the result.
+            let id = if call.id.is_empty() { format!("call_{index}") } else { call.id };
+            let input = if call.arguments.trim().is_empty() {
+                serde_json::Value::Object(serde_json::Map::new())
+            } else {
+                match serde_json::from_str::<serde_json::Value>(&call.arguments) {
+                    Ok(value) if value.is_object() => value,
+                    Ok(_) => {
+                        tool_input_errors
+                            .push((id.clone(), "the arguments were not a JSON object; the call was not run".into()));
+                        serde_json::Value::Object(serde_json::Map::new())
+                    }
+                    Err(e) => {
+                        tool_input_errors.push((
+                            id.clone(),
+                            format!("the arguments were not valid JSON ({e}); the call was not run"),
+                        ));
+                        serde_json::Value::Object(serde_json::Map::new())
+                    }
+                }
+            };
+            content.push(ContentBlock::ToolUse { id, name: call.name, input });
+        }
         Ok(Message {
             id: self.id,
             model: self.model,
@@ -139,6 +225,7 @@ impl OpenAiAccumulator {
             stop_sequence: None,
             stop_details: None,
             usage: self.usage,
+            tool_input_errors,
         })
     }
 }
@@ -250,6 +337,43 @@ data: [DONE]\n\n";
         assert_eq!(map_finish_reason("content_filter"), "refusal");
         assert_eq!(map_finish_reason("tool_calls"), "tool_use");
         assert_eq!(map_finish_reason("weird"), "weird");
+    }
+
+    #[test]
+    fn tool_calls_are_joined_by_index() {
+        let s = concat!(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Let me look.\"}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"read_file\",\"arguments\":\"\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"function\":{\"name\":\"glob\",\"arguments\":\"{\\\"pattern\\\":\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"path\\\": \\\"a.txt\\\"}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\" \\\"*.rs\\\"}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":2,\"function\":{\"name\":\"bash\",\"arguments\":\"{oops\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        for chunk in [1, 5, 64, s.len()] {
+            let message = run(s, chunk).1.unwrap();
+            assert_eq!(message.stop_reason.as_deref(), Some("tool_use"));
+            assert_eq!(
+                message.content,
+                [
+                    ContentBlock::Text { text: "Let me look.".into(), citations: vec![] },
+                    ContentBlock::ToolUse {
+                        id: "call_a".into(),
+                        name: "read_file".into(),
+                        input: serde_json::json!({"path": "a.txt"})
+                    },
+                    ContentBlock::ToolUse {
+                        id: "call_b".into(),
+                        name: "glob".into(),
+                        input: serde_json::json!({"pattern": "*.rs"})
+                    },
+                    ContentBlock::ToolUse { id: "call_2".into(), name: "bash".into(), input: serde_json::json!({}) },
+                ]
+            );
+            assert_eq!(message.tool_input_errors.len(), 1);
+            assert_eq!(message.tool_input_errors[0].0, "call_2");
+        }
     }
 
     #[test]

@@ -10,7 +10,11 @@ use crate::auth::store::AuthFile;
 use crate::config::Config;
 use crate::env::Env;
 use crate::exit::UsageError;
+use crate::providers::anthropic_stream::MessageAccumulator;
+use crate::providers::chat::{self, ChatError, ChatRequest, Limits, Sink};
+use crate::providers::message::Message;
 use crate::providers::model_id::ModelChoice;
+use crate::providers::openai_stream::OpenAiAccumulator;
 use crate::providers::{anthropic, openai};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,4 +61,48 @@ pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile)
         }
     };
     Ok(Route { protocol, base, credential })
+}
+
+/// A model endpoint ready to call: the route, the credential, and what every request to it
+/// carries. The one place that picks a protocol's request builder and decoder.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub protocol: Protocol,
+    pub base: String,
+    pub credential: Option<ResolvedCredential>,
+    /// Extra `anthropic-beta` flags from config.
+    pub extra_betas: Vec<String>,
+    /// Extra headers from `[providers.NAME.headers]`.
+    pub extra_headers: Vec<(String, String)>,
+}
+
+impl Endpoint {
+    /// Sends one request and streams its answer into `sink`.
+    pub fn stream(
+        &self,
+        agent: &ureq::Agent,
+        request: &ChatRequest<'_>,
+        limits: Limits,
+        sink: &mut dyn Sink,
+    ) -> Result<Message, ChatError> {
+        match self.protocol {
+            Protocol::Anthropic => {
+                let credential = self.credential.as_ref().ok_or(ChatError::MissingCredential)?;
+                let http = anthropic::chat_request(
+                    &self.base,
+                    credential.method,
+                    &credential.secret,
+                    &self.extra_betas,
+                    &self.extra_headers,
+                    request,
+                );
+                chat::stream(agent, &http, MessageAccumulator::new, limits, sink)
+            }
+            Protocol::OpenAi => {
+                let key = self.credential.as_ref().map(|c| &c.secret);
+                let http = openai::chat_request(&self.base, key, &self.extra_headers, request);
+                chat::stream(agent, &http, OpenAiAccumulator::new, limits, sink)
+            }
+        }
+    }
 }
