@@ -1,5 +1,8 @@
 //! The conversation side: sessions on disk, streaming output to a terminal, the REPL.
 
+pub mod events;
+pub mod prompt;
 pub mod render;
 pub mod repl;
 pub mod session;
+pub mod turn;
