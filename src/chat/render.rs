@@ -80,6 +80,112 @@ impl<W: Write> Renderer<W> {
     }
 }
 
+/// The terminal's view of a turn: model text on stdout (through a [`Renderer`]), one status
+/// line per tool call on stderr when it starts (`▸ bash  cargo test`) and one when it ends
+/// (`✓ exit 0 · 1.2 s · 3.4 KB`), a few dimmed lines of its output when stderr is a terminal, and
+/// notices. Everything shown is untrusted and sanitised.
+pub struct TerminalEvents<W: Write + Send> {
+    renderer: Renderer<W>,
+    /// stderr is a terminal: colour (unless disabled), output previews, a live progress line.
+    interactive: bool,
+    color: bool,
+    /// A progress line is on screen and must be cleared before anything else is written.
+    progress_shown: bool,
+}
+
+/// Lines of a result shown under its status line on a terminal.
+const PREVIEW_LINES: usize = 3;
+/// Characters of a preview or progress line.
+const PREVIEW_WIDTH: usize = 100;
+
+impl<W: Write + Send> TerminalEvents<W> {
+    pub fn new(out: W, show_thinking: bool, interactive: bool, color: bool) -> TerminalEvents<W> {
+        TerminalEvents { renderer: Renderer::new(out, show_thinking, color), interactive, color, progress_shown: false }
+    }
+
+    fn clear_progress(&mut self, err: &mut impl Write) {
+        if self.progress_shown {
+            let _ = write!(err, "\r\x1b[K");
+            self.progress_shown = false;
+        }
+    }
+}
+
+/// One line of untrusted text, sanitised and clipped for a status line.
+fn clip_line(line: &str) -> String {
+    let clean = sanitize(line.trim_end());
+    match clean.char_indices().nth(PREVIEW_WIDTH) {
+        Some((i, _)) => format!("{}…", &clean[..i]),
+        None => clean.into_owned(),
+    }
+}
+
+impl<W: Write + Send> crate::chat::events::TurnEvents for TerminalEvents<W> {
+    fn text(&mut self, text: &str) -> io::Result<()> {
+        self.renderer.text(text)
+    }
+
+    fn thinking(&mut self, text: &str) {
+        self.renderer.thinking(text);
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.renderer.flush()
+    }
+
+    fn step_end(&mut self) -> io::Result<()> {
+        self.renderer.finish()
+    }
+
+    fn tool_start(&mut self, call: &crate::chat::events::ToolCallView<'_>) {
+        let _ = self.renderer.flush();
+        let mut err = io::stderr().lock();
+        self.clear_progress(&mut err);
+        let name = paint(call.name, crate::term::style::BOLD, self.color);
+        let _ = writeln!(err, "▸ {name}  {}", clip_line(call.display));
+    }
+
+    fn tool_progress(&mut self, _call: &crate::chat::events::ToolCallView<'_>, line: &str) {
+        if !self.interactive {
+            return;
+        }
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "\r\x1b[K{}", paint(&format!("  {}", clip_line(line)), DIM, self.color));
+        let _ = err.flush();
+        self.progress_shown = true;
+    }
+
+    fn tool_end(
+        &mut self,
+        _call: &crate::chat::events::ToolCallView<'_>,
+        result: &crate::chat::events::ToolResultView<'_>,
+    ) {
+        let mut err = io::stderr().lock();
+        self.clear_progress(&mut err);
+        let (mark, ansi) =
+            if result.is_error { ("✗", crate::term::style::RED) } else { ("✓", crate::term::style::GREEN) };
+        let seconds = result.duration.as_secs_f64();
+        let mut line = format!("{} {}", paint(mark, ansi, self.color), clip_line(result.summary));
+        if !result.summary.is_empty() {
+            line.push_str(" · ");
+        }
+        line.push_str(&format!("{seconds:.1} s · {}", crate::tools::human_bytes(result.bytes)));
+        let _ = writeln!(err, "{line}");
+        if self.interactive {
+            for preview in result.preview.lines().filter(|l| !l.trim().is_empty()).take(PREVIEW_LINES) {
+                let _ = writeln!(err, "{}", paint(&format!("  {}", clip_line(preview)), DIM, self.color));
+            }
+        }
+    }
+
+    fn notice(&mut self, text: &str) {
+        let _ = self.renderer.flush();
+        let mut err = io::stderr().lock();
+        self.clear_progress(&mut err);
+        let _ = writeln!(err, "pincer: {}", sanitize(text));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,3 +153,4 @@ pub fn read_until(stdout: &mut impl std::io::Read, needle: &str) {
         seen.extend_from_slice(&buf[..n]);
     }
 }
+pub mod strict_model;
