@@ -5,4 +5,5 @@ pub mod prompt;
 pub mod render;
 pub mod repl;
 pub mod session;
+pub mod skills;
 pub mod turn;
