@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::auth::secret::Secret;
+use crate::secret::Secret;
 
 /// Home folder override (tests always set it).
 pub const PINCER_HOME: &str = "PINCER_HOME";

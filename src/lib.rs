@@ -13,6 +13,8 @@ pub mod exit;
 pub mod fsutil;
 pub mod http;
 pub mod providers;
+pub mod sanitize;
+pub mod secret;
 pub mod term;
 pub mod tools;
 pub mod usage;

@@ -8,9 +8,9 @@
 use jiff::Timestamp;
 
 use super::credential::{Method, method_of_anthropic_token};
-use super::secret::Secret;
 use super::store::AuthFile;
 use crate::env::{self, Env};
+use crate::secret::Secret;
 
 pub const ANTHROPIC: &str = "anthropic";
 pub const OPENAI: &str = "openai";

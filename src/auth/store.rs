@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use super::credential::Method;
-use super::secret::Secret;
 use crate::fsutil::{self, FileLock, PRIVATE_FILE_MODE};
+use crate::secret::Secret;
 
 pub const AUTH_FILE: &str = "auth.json";
 pub const SCHEMA_VERSION: u32 = 1;

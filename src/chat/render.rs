@@ -7,7 +7,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use crate::term::sanitize::sanitize;
+use crate::sanitize::sanitize;
 use crate::term::style::{DIM, paint};
 
 const OUTPUT_BUFFER_BYTES: usize = 64 * 1024;

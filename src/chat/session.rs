@@ -35,7 +35,7 @@ impl Session {
         if !valid {
             return Err(UsageError(format!(
                 "invalid session name `{}`\nhint: use up to {MAX_NAME_LEN} letters, digits, `-`, `_` or `.`",
-                crate::term::sanitize::sanitize(name)
+                crate::sanitize::sanitize(name)
             ))
             .into());
         }

@@ -8,12 +8,12 @@ use jiff::Timestamp;
 use super::Context;
 use crate::auth::credential::{self, Method, mask};
 use crate::auth::resolve::{self, ANTHROPIC, OPENAI, Source};
-use crate::auth::secret::Secret;
 use crate::auth::store::{Store, StoredCredential};
 use crate::cli::LoginArgs;
 use crate::config::Config;
 use crate::exit::UsageError;
 use crate::providers::anthropic::{self, Verification};
+use crate::secret::Secret;
 use crate::term::prompt::Input;
 use crate::term::style::{note, warn};
 

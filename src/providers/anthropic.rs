@@ -7,8 +7,8 @@ use ureq::http::HeaderValue;
 use super::api_error::ApiError;
 use super::chat::{ChatRequest, HttpRequest};
 use crate::auth::credential::Method;
-use crate::auth::secret::Secret;
 use crate::http;
+use crate::secret::Secret;
 use crate::usage::{self, UsageSnapshot};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";

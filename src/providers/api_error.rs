@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::term::sanitize::sanitize;
+use crate::sanitize::sanitize;
 
 /// Longest server message shown to a person.
 const MAX_MESSAGE_CHARS: usize = 500;

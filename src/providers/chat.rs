@@ -195,7 +195,7 @@ pub fn stream<D: Decoder>(
                     let location = http::header(response.headers(), "location").unwrap_or("(no location)");
                     return Err(ChatError::Redirected {
                         status,
-                        location: crate::term::sanitize::sanitize(location).into_owned(),
+                        location: crate::sanitize::sanitize(location).into_owned(),
                     });
                 }
                 let headers: Vec<(String, String)> =
@@ -248,7 +248,7 @@ fn read_stream<D: Decoder>(
     let started = Instant::now();
     let content_type = http::header(response.headers(), "content-type").unwrap_or("").to_string();
     if !content_type.to_ascii_lowercase().starts_with(EVENT_STREAM) {
-        return Err(ChatError::NotAStream(crate::term::sanitize::sanitize(&content_type).into_owned()));
+        return Err(ChatError::NotAStream(crate::sanitize::sanitize(&content_type).into_owned()));
     }
     // ureq's own body limit (10 MB by default) is for whole bodies; a stream is bounded here.
     let mut reader = response.into_body().into_with_config().limit(u64::MAX).reader();

@@ -8,7 +8,7 @@ use ureq::http::HeaderValue;
 use super::ContentBlock;
 use super::chat::{ChatRequest, HttpRequest};
 use super::message::Role;
-use crate::auth::secret::Secret;
+use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const PATH_CHAT_COMPLETIONS: &str = "/chat/completions";

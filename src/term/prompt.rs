@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::auth::secret::Secret;
+use crate::secret::Secret;
 
 /// End of input before an answer: a usage error (exit 2), nothing saved.
 #[derive(Debug, thiserror::Error)]
