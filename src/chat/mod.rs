@@ -1,5 +1,6 @@
 //! The conversation side: sessions on disk, streaming output to a terminal, the REPL.
 
+pub mod compact;
 pub mod events;
 pub mod prompt;
 pub mod render;
