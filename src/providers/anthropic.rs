@@ -1,7 +1,7 @@
-//! Anthropic's API: the one place a credential becomes headers, and the calls `auth` needs
-//! (key verification, the usage endpoint, the rate-limit probe).
+//! Anthropic's API: the one place a credential becomes headers, key verification and the chat
+//! request. The usage endpoint and the rate-limit probe live in [`crate::usage::fetch`], which
+//! builds its headers here.
 
-use jiff::Timestamp;
 use ureq::http::HeaderValue;
 
 use super::api_error::ApiError;
@@ -9,7 +9,6 @@ use super::chat::{ChatRequest, HttpRequest};
 use crate::auth::credential::Method;
 use crate::auth::secret::Secret;
 use crate::http;
-use crate::usage::{self, UsageSnapshot};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub const API_VERSION: &str = "2023-06-01";
@@ -22,9 +21,6 @@ pub const HEADER_AUTHORIZATION: &str = "authorization";
 pub const HEADER_REQUEST_ID: &str = "request-id";
 pub const PATH_MODELS: &str = "/v1/models";
 pub const PATH_MESSAGES: &str = "/v1/messages";
-pub const PATH_OAUTH_USAGE: &str = "/api/oauth/usage";
-/// The model `auth status --probe` asks for one token, unless config names another.
-pub const DEFAULT_PROBE_MODEL: &str = "claude-haiku-4-5";
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
 /// Anthropic requires `max_tokens`; this is used when the model entry does not set it.
 pub const DEFAULT_MAX_TOKENS: u64 = 8192;
@@ -73,7 +69,7 @@ fn sensitive(value: &str) -> HeaderValue {
     v
 }
 
-fn with_headers<B>(
+pub(crate) fn with_headers<B>(
     mut request: ureq::RequestBuilder<B>,
     headers: Vec<(&'static str, HeaderValue)>,
 ) -> ureq::RequestBuilder<B> {
@@ -115,95 +111,6 @@ pub fn verify_api_key(agent: &ureq::Agent, base: &str, key: &Secret<String>) -> 
             }
         }
     }
-}
-
-/// The answer of the usage endpoint.
-#[derive(Debug)]
-pub enum UsageAnswer {
-    Figures(UsageSnapshot),
-    /// 403: the token lacks the `user:profile` scope (every setup token does).
-    ScopeMissing(ApiError),
-    /// 401: invalid, expired or revoked.
-    Unauthorized(ApiError),
-    /// 429: polled too often.
-    RateLimited(ApiError),
-    /// Another status or an unreadable body.
-    Failed(String),
-    /// The server could not be reached.
-    Unreachable(String),
-}
-
-/// `GET /api/oauth/usage` with an OAuth token. Figures come back as percent.
-pub fn fetch_usage(agent: &ureq::Agent, base: &str, token: &Secret<String>) -> UsageAnswer {
-    let url = format!("{base}{PATH_OAUTH_USAGE}");
-    tracing::debug!(%url, "fetching usage");
-    let request =
-        with_headers(agent.get(&url), auth_headers(Method::OAuth, token, &[])).header("accept", "application/json");
-    let mut response = match request.call() {
-        Ok(r) => r,
-        Err(e) => return UsageAnswer::Unreachable(http::describe_error(&e)),
-    };
-    let status = response.status().as_u16();
-    tracing::debug!(status, "usage answered");
-    let request_id = http::header(response.headers(), HEADER_REQUEST_ID).map(str::to_string);
-    let body = match http::read_body(&mut response) {
-        Ok(b) => b,
-        Err(e) => return UsageAnswer::Unreachable(e.to_string()),
-    };
-    if response.status().is_success() {
-        return match usage::endpoint::parse(&body, Timestamp::now()) {
-            Ok(snapshot) => UsageAnswer::Figures(snapshot),
-            Err(e) => UsageAnswer::Failed(format!("unreadable usage answer ({e})")),
-        };
-    }
-    let error = ApiError::parse(status, &body, request_id.as_deref());
-    match status {
-        401 => UsageAnswer::Unauthorized(error),
-        403 => UsageAnswer::ScopeMissing(error),
-        429 => UsageAnswer::RateLimited(error),
-        _ => UsageAnswer::Failed(error.summary()),
-    }
-}
-
-/// What a probe learned.
-#[derive(Debug)]
-pub struct ProbeAnswer {
-    /// Unified rate-limit figures from the response headers, if it had any.
-    pub usage: Option<UsageSnapshot>,
-    /// The error, when the request was refused (headers may still have come with it).
-    pub error: Option<ApiError>,
-}
-
-/// Sends the smallest possible request (`max_tokens: 1`) to read the unified rate-limit headers.
-pub fn probe(
-    agent: &ureq::Agent,
-    base: &str,
-    method: Method,
-    secret: &Secret<String>,
-    model: &str,
-) -> Result<ProbeAnswer, String> {
-    let url = format!("{base}{PATH_MESSAGES}");
-    tracing::debug!(%url, model, "probing rate limits");
-    let body = serde_json::json!({
-        "model": model,
-        "max_tokens": 1,
-        "messages": [{"role": "user", "content": "hi"}],
-    });
-    let request = with_headers(agent.post(&url), auth_headers(method, secret, &[]))
-        .header("content-type", "application/json")
-        .header("accept", "application/json");
-    let mut response = request.send(body.to_string().as_bytes()).map_err(|e| http::describe_error(&e))?;
-    let status = response.status().as_u16();
-    tracing::debug!(status, "probe answered");
-    let usage = usage::headers::parse(http::header_pairs(response.headers()), Timestamp::now());
-    let error = if response.status().is_success() {
-        None
-    } else {
-        let request_id = http::header(response.headers(), HEADER_REQUEST_ID).map(str::to_string);
-        let body = http::read_body(&mut response).unwrap_or_default();
-        Some(ApiError::parse(status, &body, request_id.as_deref()))
-    };
-    Ok(ProbeAnswer { usage, error })
 }
 
 /// The streaming chat request: `POST {base}/v1/messages` with `stream: true`.

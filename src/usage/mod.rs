@@ -10,8 +10,10 @@
 
 pub mod cache;
 pub mod endpoint;
+pub mod fetch;
 pub mod headers;
 pub mod render;
+pub mod status;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

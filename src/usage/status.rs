@@ -1,0 +1,134 @@
+//! The fresh-or-cached policy of `auth status`: ask the usage endpoint (and, with `--probe`,
+//! read the unified headers of a one-token request), record what came back in `usage.json`, and
+//! when the endpoint cannot answer, fall back to the figures last seen — with one line saying why.
+//!
+//! Usage problems never make the command fail: each ends up as a [`UsageReport`] state.
+
+use serde::Serialize;
+
+use super::cache::{UsageCache, credential_key};
+use super::fetch::{self, UsageAnswer};
+use super::{UsageSnapshot, UsageSource};
+use crate::auth::credential::Method;
+use crate::auth::resolve::{ANTHROPIC, ResolvedCredential};
+use crate::providers::api_error::ApiError;
+
+#[derive(Debug, Serialize)]
+pub struct UsageReport {
+    /// `ok`, `scope_missing`, `unauthorized`, `rate_limited`, `unavailable`, `skipped`.
+    pub state: &'static str,
+    /// One line explaining a state other than `ok`.
+    pub message: Option<String>,
+    /// The figures shown: fresh from the endpoint when `state` is `ok`, else the last seen.
+    pub snapshot: Option<UsageSnapshot>,
+    pub probe: Option<ProbeReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProbeReport {
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+/// Where usage questions go; `None` in [`report`] means "do not contact the provider".
+pub struct Remote<'a> {
+    pub agent: &'a ureq::Agent,
+    pub base: &'a str,
+    /// The model of the one-token probe, when `--probe` was given.
+    pub probe_model: Option<&'a str>,
+}
+
+/// Usage for an Anthropic OAuth credential; `None` for credentials that have no subscription windows.
+pub fn report(cache: &UsageCache, cred: &ResolvedCredential, remote: Option<Remote<'_>>) -> Option<UsageReport> {
+    if cred.provider != ANTHROPIC || cred.method != Method::OAuth {
+        return None;
+    }
+    let key = credential_key(&cred.provider, cred.secret.expose());
+    let Some(remote) = remote else {
+        return Some(UsageReport {
+            state: "skipped",
+            message: None,
+            snapshot: cache.get(&key).latest().cloned(),
+            probe: None,
+        });
+    };
+    let (agent, base) = (remote.agent, remote.base);
+    let probe = remote.probe_model.map(|model| run_probe(agent, base, cred, model, cache, &key));
+
+    let record = |snapshot: &UsageSnapshot| {
+        if let Err(e) = cache.record(&key, snapshot.clone()) {
+            tracing::warn!("cannot update usage.json: {e:#}");
+        }
+    };
+    let cached = |source: Option<UsageSource>| {
+        let entry = cache.get(&key);
+        match source {
+            Some(UsageSource::Headers) => entry.headers,
+            Some(UsageSource::Endpoint) => entry.endpoint,
+            None => entry.latest().cloned(),
+        }
+    };
+    let (state, message, snapshot) = match fetch::fetch_usage(agent, base, &cred.secret) {
+        UsageAnswer::Figures(snapshot) => {
+            record(&snapshot);
+            ("ok", None, Some(snapshot))
+        }
+        UsageAnswer::ScopeMissing(_) => (
+            "scope_missing",
+            Some("Anthropic's usage endpoint needs the user:profile scope, which setup tokens do not have; showing the figures last seen in response headers".to_string()),
+            cached(Some(UsageSource::Headers)),
+        ),
+        UsageAnswer::Unauthorized(e) => (
+            "unauthorized",
+            Some(format!(
+                "the token is invalid or revoked ({}): log in again with `pincer auth login --provider anthropic`",
+                e.summary()
+            )),
+            cached(None),
+        ),
+        UsageAnswer::RateLimited(_) => (
+            "rate_limited",
+            Some("the usage endpoint is rate limiting requests (HTTP 429); showing the last figures seen".to_string()),
+            cached(None),
+        ),
+        UsageAnswer::Failed(reason) | UsageAnswer::Unreachable(reason) => {
+            ("unavailable", Some(format!("usage unavailable: {reason}")), cached(None))
+        }
+    };
+    Some(UsageReport { state, message, snapshot, probe })
+}
+
+fn run_probe(
+    agent: &ureq::Agent,
+    base: &str,
+    cred: &ResolvedCredential,
+    model: &str,
+    cache: &UsageCache,
+    key: &str,
+) -> ProbeReport {
+    match fetch::probe(agent, base, cred.method, &cred.secret, model) {
+        Err(reason) => ProbeReport { ok: false, error: Some(format!("probe failed: {reason}")) },
+        Ok(answer) => {
+            if let Some(snapshot) = answer.usage
+                && let Err(e) = cache.record(key, snapshot)
+            {
+                tracing::warn!("cannot update usage.json: {e:#}");
+            }
+            match answer.error {
+                None => ProbeReport { ok: true, error: None },
+                Some(e) => ProbeReport { ok: false, error: Some(explain_probe_error(&e)) },
+            }
+        }
+    }
+}
+
+fn explain_probe_error(e: &ApiError) -> String {
+    match e.status {
+        401 => format!("probe refused ({}): the token is invalid or revoked; log in again", e.summary()),
+        400 | 403 | 429 => format!(
+            "probe refused ({}): Anthropic may refuse subscription tokens outside its own apps; an API key always works",
+            e.summary()
+        ),
+        _ => format!("probe failed ({})", e.summary()),
+    }
+}
