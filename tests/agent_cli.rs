@@ -422,3 +422,52 @@ fn tool_use_answers_are_kept_whole() {
     assert_eq!(assistant["content"][1]["type"], "tool_use");
     assert_eq!(assistant["content"][1]["input"], serde_json::json!({"location": "Paris"}));
 }
+
+#[test]
+fn an_environment_credential_is_checked_before_it_is_sent_and_named() {
+    let sb = Sandbox::new();
+    let server = FakeServer::start(|_| sse(&text_stream("ok", "end_turn"), 64));
+    let cut = api_key('c')[..60].to_string();
+    let out = run(sb.cmd(&server.url).env("ANTHROPIC_API_KEY", &cut).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ANTHROPIC_API_KEY does not hold a usable credential: the token is 60 characters long"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("`unset ANTHROPIC_API_KEY`") && out.stderr.contains("logging in again cannot help"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&cut[13..]), "the token is never shown");
+    let quoted = format!("\"{}\"", setup_token('q'));
+    let out = run(sb.cmd(&server.url).env("CLAUDE_CODE_OAUTH_TOKEN", &quoted).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("CLAUDE_CODE_OAUTH_TOKEN does not hold a usable credential: the token is wrapped in quotes"),
+        "{}",
+        out.stderr
+    );
+    assert!(server.requests().is_empty(), "nothing may be sent: {:?}", server.paths());
+}
+
+#[test]
+fn a_secret_that_is_not_a_header_value_is_never_replaced_by_a_placeholder() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.home()).unwrap();
+    // A hand-edited auth.json: the rules at login never saw this value.
+    let auth = serde_json::json!({"version": 1, "credentials": {"anthropic": {
+        "provider": "anthropic", "method": "api_key", "secret": "sk-ant-api03-\u{1}broken", "saved_at": "2026-01-01T00:00:00Z"}}});
+    std::fs::write(sb.file("auth.json"), auth.to_string()).unwrap();
+    let server = FakeServer::start(|_| sse(&text_stream("ok", "end_turn"), 64));
+    let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot be sent in an HTTP header, so nothing was sent"), "{}", out.stderr);
+    assert!(
+        server.requests().is_empty(),
+        "sent: {:?}",
+        server.requests().iter().map(|r| r.header("x-api-key")).collect::<Vec<_>>()
+    );
+}

@@ -309,3 +309,24 @@ fn network_timeouts_from_config_apply_to_auth_calls_too() {
     assert_eq!(u["state"], "unavailable", "the stalled endpoint must hit the configured timeout: {u}");
     assert_eq!(u["message"], "usage unavailable: timed out");
 }
+
+#[test]
+fn a_bad_environment_token_is_named_and_never_sent_for_usage() {
+    let sb = Sandbox::new();
+    let server = anthropic(Response::json(200, USAGE_200), probe_ok());
+    let cut = setup_token('x')[..70].to_string();
+    let out = run(sb.cmd(&server.url).env("CLAUDE_CODE_OAUTH_TOKEN", &cut).args(["auth", "status", "--probe"]), "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("CLAUDE_CODE_OAUTH_TOKEN does not look right: the token is 70 characters long"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("`unset CLAUDE_CODE_OAUTH_TOKEN`"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("not asked: CLAUDE_CODE_OAUTH_TOKEN does not hold a usable credential"),
+        "{}",
+        out.stdout
+    );
+    assert!(server.requests().is_empty(), "sent: {:?}", server.paths());
+}

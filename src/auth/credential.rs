@@ -491,7 +491,10 @@ pub(crate) mod tests {
             }
         }
         let e = check_setup_token(&format!("Bearer {token}")).unwrap_err().to_string();
-        assert!(e.contains("starts with `Bearer `") && e.contains("hint: paste the token alone, without `Bearer `"), "{e}");
+        assert!(
+            e.contains("starts with `Bearer `") && e.contains("hint: paste the token alone, without `Bearer `"),
+            "{e}"
+        );
         assert!(!e.contains(&token[13..]), "{e}");
         let e = check_api_key(&format!("export ANTHROPIC_API_KEY={}", api_key(108))).unwrap_err().to_string();
         assert!(e.contains("`export NAME=…` line") && !e.contains("ANTHROPIC_API_KEY"), "{e}");

@@ -214,12 +214,12 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
                 extra_betas,
                 &turn.extra_headers,
                 &request,
-            );
+            )?;
             chat::stream(&agent, &http, MessageAccumulator::new, limits, &mut sink)
         }
         Backend::OpenAi { credential } => {
             let key = credential.as_ref().map(|c| &c.secret);
-            let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request);
+            let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request)?;
             chat::stream(&agent, &http, OpenAiAccumulator::new, limits, &mut sink)
         }
     };

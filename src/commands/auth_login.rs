@@ -39,6 +39,7 @@ pub fn run(ctx: &Context, args: &LoginArgs, input: &mut Input) -> anyhow::Result
                 "Anthropic rejected the API key ({})\nnothing was saved\nhint: check that the key is active at console.anthropic.com, or pass --no-verify to save it anyway",
                 error.summary()
             ),
+            Verification::Unsendable(e) => return Err(e.into()),
             Verification::Unverified(reason) => {
                 warn(&format!("could not verify the API key ({reason}); saving it anyway"))
             }

@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use super::Context;
-use crate::auth::credential::{self, Method, SETUP_TOKEN_WARN_AGE_DAYS, mask};
+use crate::auth::credential::{Method, SETUP_TOKEN_WARN_AGE_DAYS, mask};
 use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential, Source};
 use crate::auth::store::Store;
 use crate::cli::StatusArgs;
@@ -114,17 +114,11 @@ fn credential_report(
     {
         warnings.push("this credential has expired: log in again".to_string());
     }
-    if let Source::Env(var) = cred.source
-        && cred.provider == ANTHROPIC
-    {
-        let check = match cred.method {
-            Method::OAuth => credential::check_setup_token(cred.secret.expose()),
-            Method::ApiKey => credential::check_api_key(cred.secret.expose()),
-        };
-        if let Err(e) = check {
-            let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
-            warnings.push(format!("{var} does not look right: {first_line}"));
-        }
+    if let Err(e) = cred.check_before_sending() {
+        warnings.push(format!(
+            "{} does not look right: {}; nothing is sent with it: fix it, or unset it (`unset {}`) to use auth.json",
+            e.var, e.problem, e.var
+        ));
     }
     CredentialReport {
         provider: cred.provider.clone(),

@@ -6,6 +6,7 @@ use ureq::http::HeaderValue;
 
 use super::api_error::ApiError;
 use super::chat::{ChatRequest, HttpRequest};
+use super::secret_header::{UnsendableCredential, sensitive};
 use crate::auth::credential::Method;
 use crate::auth::secret::Secret;
 use crate::http;
@@ -32,22 +33,23 @@ pub fn base_url(configured: Option<&str>) -> String {
 
 /// The headers that authenticate a request, and the only code that decides them:
 /// a setup token (OAuth) gets `Authorization: Bearer` plus the OAuth beta flag, an API key gets
-/// `x-api-key`; never both. `extra_betas` are merged as a set. Secret values are marked sensitive.
+/// `x-api-key`; never both. `extra_betas` are merged as a set. Secret values are marked sensitive;
+/// one that cannot be a header value is an error, never a placeholder.
 pub fn auth_headers(
     method: Method,
     secret: &Secret<String>,
     extra_betas: &[String],
-) -> Vec<(&'static str, HeaderValue)> {
+) -> Result<Vec<(&'static str, HeaderValue)>, UnsendableCredential> {
     let mut betas: Vec<&str> = Vec::new();
     let mut headers = Vec::with_capacity(3);
     headers.push((HEADER_VERSION, HeaderValue::from_static(API_VERSION)));
     match method {
         Method::OAuth => {
             let bearer = Secret::new(format!("Bearer {}", secret.expose()));
-            headers.push((HEADER_AUTHORIZATION, sensitive(bearer.expose())));
+            headers.push((HEADER_AUTHORIZATION, sensitive(bearer.expose())?));
             betas.push(OAUTH_BETA);
         }
-        Method::ApiKey => headers.push((HEADER_API_KEY, sensitive(secret.expose()))),
+        Method::ApiKey => headers.push((HEADER_API_KEY, sensitive(secret.expose())?)),
     }
     for beta in extra_betas.iter().flat_map(|b| b.split(',')).map(str::trim).filter(|b| !b.is_empty()) {
         if !betas.contains(&beta) {
@@ -59,14 +61,7 @@ pub fn auth_headers(
     {
         headers.push((HEADER_BETA, value));
     }
-    headers
-}
-
-fn sensitive(value: &str) -> HeaderValue {
-    // Token rules keep secrets to header-safe characters; an env value might not be.
-    let mut v = HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-    v.set_sensitive(true);
-    v
+    Ok(headers)
 }
 
 pub(crate) fn with_headers<B>(
@@ -87,13 +82,19 @@ pub enum Verification {
     Rejected(ApiError),
     /// Network failure or an unexpected answer: the key may be fine.
     Unverified(String),
+    /// The key cannot be sent at all.
+    Unsendable(UnsendableCredential),
 }
 
 /// Checks an API key with a free call: `GET /v1/models?limit=1`.
 pub fn verify_api_key(agent: &ureq::Agent, base: &str, key: &Secret<String>) -> Verification {
     let url = format!("{base}{PATH_MODELS}?limit=1");
     tracing::debug!(%url, "verifying API key");
-    let request = with_headers(agent.get(&url), auth_headers(Method::ApiKey, key, &[]));
+    let headers = match auth_headers(Method::ApiKey, key, &[]) {
+        Ok(headers) => headers,
+        Err(e) => return Verification::Unsendable(e),
+    };
+    let request = with_headers(agent.get(&url), headers);
     match request.call() {
         Err(e) => Verification::Unverified(http::describe_error(&e)),
         Ok(mut response) => {
@@ -121,7 +122,7 @@ pub fn chat_request(
     extra_betas: &[String],
     extra_headers: &[(String, String)],
     request: &ChatRequest<'_>,
-) -> HttpRequest {
+) -> Result<HttpRequest, UnsendableCredential> {
     let mut body = serde_json::json!({
         "model": request.model,
         "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
@@ -135,9 +136,9 @@ pub fn chat_request(
         body["temperature"] = serde_json::json!(t);
     }
     let mut headers: Vec<(String, HeaderValue)> =
-        auth_headers(method, secret, extra_betas).into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        auth_headers(method, secret, extra_betas)?.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     headers.extend(extra_headers.iter().filter_map(|(n, v)| Some((n.clone(), HeaderValue::from_str(v).ok()?))));
-    HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() }
+    Ok(HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() })
 }
 
 #[cfg(test)]
@@ -150,7 +151,7 @@ mod tests {
 
     #[test]
     fn oauth_gets_bearer_and_beta_never_api_key() {
-        let h = auth_headers(Method::OAuth, &Secret::new("sk-ant-oat01-x".into()), &[]);
+        let h = auth_headers(Method::OAuth, &Secret::new("sk-ant-oat01-x".into()), &[]).unwrap();
         assert_eq!(names(&h), [HEADER_VERSION, HEADER_AUTHORIZATION, HEADER_BETA]);
         assert_eq!(h[1].1.to_str().unwrap(), "Bearer sk-ant-oat01-x");
         assert!(h[1].1.is_sensitive());
@@ -159,7 +160,7 @@ mod tests {
 
     #[test]
     fn api_key_gets_x_api_key_never_bearer() {
-        let h = auth_headers(Method::ApiKey, &Secret::new("sk-ant-api03-x".into()), &[]);
+        let h = auth_headers(Method::ApiKey, &Secret::new("sk-ant-api03-x".into()), &[]).unwrap();
         assert_eq!(names(&h), [HEADER_VERSION, HEADER_API_KEY]);
         assert_eq!(h[1].1.to_str().unwrap(), "sk-ant-api03-x");
         assert!(h[1].1.is_sensitive());
@@ -168,10 +169,17 @@ mod tests {
     #[test]
     fn extra_betas_merge_as_a_set() {
         let extra = vec!["a-1, oauth-2025-04-20".to_string(), "b-2".into(), "a-1".into()];
-        let h = auth_headers(Method::OAuth, &Secret::new("t".into()), &extra);
+        let h = auth_headers(Method::OAuth, &Secret::new("t".into()), &extra).unwrap();
         assert_eq!(h.last().unwrap().1.to_str().unwrap(), "oauth-2025-04-20,a-1,b-2");
-        let h = auth_headers(Method::ApiKey, &Secret::new("k".into()), &extra);
+        let h = auth_headers(Method::ApiKey, &Secret::new("k".into()), &extra).unwrap();
         assert_eq!(h.last().unwrap().1.to_str().unwrap(), "a-1,oauth-2025-04-20,b-2");
+    }
+
+    #[test]
+    fn an_unsendable_secret_is_an_error_never_a_placeholder() {
+        for method in [Method::OAuth, Method::ApiKey] {
+            assert_eq!(auth_headers(method, &Secret::new("sk-ant-api03-a\nb".into()), &[]), Err(UnsendableCredential));
+        }
     }
 
     #[test]

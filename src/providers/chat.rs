@@ -123,6 +123,9 @@ pub enum ChatError {
     /// Writing the answer failed (e.g. stdout closed).
     #[error(transparent)]
     Output(std::io::Error),
+    /// The credential cannot be a header value; nothing was sent.
+    #[error(transparent)]
+    Unsendable(#[from] super::secret_header::UnsendableCredential),
 }
 
 /// Limits that keep a hostile or broken server from holding pincer forever or filling memory.

@@ -10,6 +10,7 @@ pub mod openai;
 pub mod openai_stream;
 pub mod retry;
 pub mod routing;
+pub mod secret_header;
 pub mod sse;
 
 // The stream model is Anthropic's today; it is the shape every provider maps to.

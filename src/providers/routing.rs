@@ -3,7 +3,8 @@
 //!
 //! Base URL: the model entry's `base_url`, then the provider's variable (`ANTHROPIC_BASE_URL`,
 //! `OPENAI_BASE_URL`) or, for a named provider, `[providers.NAME] base_url`, then the default.
-//! Credential: the ordered chain of [`crate::auth::resolve`] (environment, then `auth.json`).
+//! Credential: the ordered chain of [`crate::auth::resolve`] (environment, then `auth.json`); one
+//! from the environment is checked against the token rules here, before any request is built.
 
 use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential};
 use crate::auth::store::AuthFile;
@@ -41,6 +42,9 @@ impl Route {
 pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile) -> anyhow::Result<Route> {
     let entry_base = choice.entry.as_ref().and_then(|e| e.base_url.as_deref());
     let credential = resolve::resolve(&choice.provider, env, store);
+    if let Some(credential) = &credential {
+        credential.check_before_sending()?;
+    }
     let (protocol, base) = match choice.provider.as_str() {
         ANTHROPIC => (Protocol::Anthropic, anthropic::base_url(entry_base.or(env.anthropic_base_url.as_deref()))),
         OPENAI => (Protocol::OpenAi, openai::base_url(entry_base.or(env.openai_base_url.as_deref()))),

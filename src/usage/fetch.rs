@@ -35,8 +35,11 @@ pub enum UsageAnswer {
 pub fn fetch_usage(agent: &ureq::Agent, base: &str, token: &Secret<String>) -> UsageAnswer {
     let url = format!("{base}{PATH_OAUTH_USAGE}");
     tracing::debug!(%url, "fetching usage");
-    let request = anthropic::with_headers(agent.get(&url), anthropic::auth_headers(Method::OAuth, token, &[]))
-        .header("accept", "application/json");
+    let headers = match anthropic::auth_headers(Method::OAuth, token, &[]) {
+        Ok(headers) => headers,
+        Err(e) => return UsageAnswer::Failed(first_line(&e)),
+    };
+    let request = anthropic::with_headers(agent.get(&url), headers).header("accept", "application/json");
     let mut response = match request.call() {
         Ok(r) => r,
         Err(e) => return UsageAnswer::Unreachable(http::describe_error(&e)),
@@ -87,7 +90,8 @@ pub fn probe(
         "max_tokens": 1,
         "messages": [{"role": "user", "content": "hi"}],
     });
-    let request = anthropic::with_headers(agent.post(&url), anthropic::auth_headers(method, secret, &[]))
+    let headers = anthropic::auth_headers(method, secret, &[]).map_err(|e| first_line(&e))?;
+    let request = anthropic::with_headers(agent.post(&url), headers)
         .header("content-type", "application/json")
         .header("accept", "application/json");
     let mut response = request.send(body.to_string().as_bytes()).map_err(|e| http::describe_error(&e))?;
@@ -102,4 +106,8 @@ pub fn probe(
         Some(ApiError::parse(status, &body, request_id.as_deref()))
     };
     Ok(ProbeAnswer { usage, error })
+}
+
+fn first_line(e: &impl std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }

@@ -52,6 +52,15 @@ pub fn report(cache: &UsageCache, cred: &ResolvedCredential, remote: Option<Remo
             probe: None,
         });
     };
+    // An environment token that fails the rules is never sent, not even to ask for usage.
+    if let Err(e) = cred.check_before_sending() {
+        return Some(UsageReport {
+            state: "skipped",
+            message: Some(format!("not asked: {} does not hold a usable credential", e.var)),
+            snapshot: cache.get(&key).latest().cloned(),
+            probe: None,
+        });
+    }
     let (agent, base) = (remote.agent, remote.base);
     let probe = remote.probe_model.map(|model| run_probe(agent, base, cred, model, cache, &key));
 
