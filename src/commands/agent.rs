@@ -61,7 +61,9 @@ pub struct Turn {
     pub system: Option<String>,
     pub max_tokens: Option<u64>,
     pub extra_headers: Vec<(String, String)>,
-    pub timeouts: crate::http::Timeouts,
+    pub client: crate::http::Client,
+    /// Where `base` came from, for hints.
+    pub base_origin: crate::providers::base_url::Origin,
     pub limits: chat::Limits,
     pub usage: UsageCache,
     pub show_thinking: bool,
@@ -124,6 +126,7 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
         (Protocol::OpenAi, credential) => Backend::OpenAi { credential },
     };
     let base = route.base;
+    let client = ctx.client(&base)?;
     Ok(Turn {
         max_tokens: entry.as_ref().and_then(|e| e.max_tokens),
         extra_headers: config.provider_headers(&choice.provider),
@@ -131,7 +134,8 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
         backend,
         base,
         system: None,
-        timeouts: ctx.timeouts,
+        client,
+        base_origin: route.base_origin,
         limits: chat::Limits {
             max_response_bytes: config.max_response_bytes(),
             max_response_time: config.max_response_time(),
@@ -190,7 +194,7 @@ pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Messag
 }
 
 fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Result<Message, ChatError> {
-    let agent = crate::http::agent(turn.timeouts);
+    let agent = &turn.client;
     let request = ChatRequest {
         model: &turn.choice.model,
         system: turn.system.as_deref(),
@@ -215,12 +219,12 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
                 &turn.extra_headers,
                 &request,
             )?;
-            chat::stream(&agent, &http, MessageAccumulator::new, limits, &mut sink)
+            chat::stream(agent, &http, MessageAccumulator::new, limits, &mut sink)
         }
         Backend::OpenAi { credential } => {
             let key = credential.as_ref().map(|c| &c.secret);
             let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request)?;
-            chat::stream(&agent, &http, OpenAiAccumulator::new, limits, &mut sink)
+            chat::stream(agent, &http, OpenAiAccumulator::new, limits, &mut sink)
         }
     };
     if !sink.cancelled() {
@@ -340,13 +344,9 @@ fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
                 _ => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
             }
         }
-        ChatError::Network { reason, retries } => {
-            let variable = if anthropic { "ANTHROPIC_BASE_URL" } else { "the base URL" };
-            anyhow::anyhow!(
-                "cannot reach {who} at {}: {reason}{}\nhint: check your network, or {variable}",
-                turn.base,
-                retries_note(retries)
-            )
+        ChatError::Network { reason, hint, retries } => {
+            let hint = hint.unwrap_or_else(|| format!("check your network, or {}", turn.base_origin.describe()));
+            anyhow::anyhow!("cannot reach {who} at {}: {reason}{}\nhint: {hint}", turn.base, retries_note(retries))
         }
         other => anyhow::Error::new(other),
     }

@@ -32,8 +32,8 @@ pub fn run(ctx: &Context, args: &LoginArgs, input: &mut Input) -> anyhow::Result
 
     let mut verified = false;
     if provider == ANTHROPIC && method == Method::ApiKey && !args.no_verify {
-        let base = ctx.anthropic_base_url();
-        match anthropic::verify_api_key(&ctx.agent(), &base, &secret) {
+        let base = ctx.anthropic_base_url()?;
+        match anthropic::verify_api_key(&ctx.client(&base)?, &base, &secret) {
             Verification::Valid => verified = true,
             Verification::Rejected(error) => anyhow::bail!(
                 "Anthropic rejected the API key ({})\nnothing was saved\nhint: check that the key is active at console.anthropic.com, or pass --no-verify to save it anyway",

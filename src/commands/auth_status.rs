@@ -64,8 +64,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let now = Timestamp::now();
     let cache = UsageCache::in_home(&ctx.home);
     // Built only when the provider is contacted: `--no-usage` stays free of network set-up.
-    let agent = (!args.no_usage).then(|| ctx.agent());
-    let base = ctx.anthropic_base_url();
+    let base = ctx.anthropic_base_url()?;
+    let agent = (!args.no_usage).then(|| ctx.client(&base)).transpose()?;
     let probe_model = args.probe.then(|| {
         config
             .as_ref()

@@ -87,7 +87,7 @@ pub enum Verification {
 }
 
 /// Checks an API key with a free call: `GET /v1/models?limit=1`.
-pub fn verify_api_key(agent: &ureq::Agent, base: &str, key: &Secret<String>) -> Verification {
+pub fn verify_api_key(agent: &http::Client, base: &str, key: &Secret<String>) -> Verification {
     let url = format!("{base}{PATH_MODELS}?limit=1");
     tracing::debug!(%url, "verifying API key");
     let headers = match auth_headers(Method::ApiKey, key, &[]) {
@@ -96,7 +96,7 @@ pub fn verify_api_key(agent: &ureq::Agent, base: &str, key: &Secret<String>) -> 
     };
     let request = with_headers(agent.get(&url), headers);
     match request.call() {
-        Err(e) => Verification::Unverified(http::describe_error(&e)),
+        Err(e) => Verification::Unverified(agent.failure(&e).one_line()),
         Ok(mut response) => {
             let status = response.status().as_u16();
             tracing::debug!(status, "verification answered");

@@ -93,7 +93,7 @@ pub enum ChatError {
     Api { error: ApiError, headers: Vec<(String, String)>, retries: u32 },
     /// The server could not be reached, after any retries.
     #[error("{reason}")]
-    Network { reason: String, retries: u32 },
+    Network { reason: String, hint: Option<String>, retries: u32 },
     /// A redirect, which pincer never follows with a credential.
     #[error(
         "the server answered HTTP {status}, a redirect to {location}; pincer does not follow redirects, so credentials never go elsewhere\nhint: set the base URL to the final address"
@@ -156,7 +156,7 @@ impl Default for Limits {
 
 /// Sends `request`, retrying failures before any output, then streams the answer into `sink`.
 pub fn stream<D: Decoder>(
-    agent: &ureq::Agent,
+    agent: &http::Client,
     request: &HttpRequest,
     new_decoder: impl Fn() -> D,
     limits: Limits,
@@ -173,12 +173,18 @@ pub fn stream<D: Decoder>(
         }
         let (wait, reason) = match req.send(request.body.as_bytes()) {
             Err(e) => {
-                let reason = http::describe_error(&e);
-                tracing::debug!(%reason, "chat request failed");
-                match retry::decide(&Failure::Connection, retries, max_retries, Timestamp::now(), retry::clock_jitter())
-                {
-                    Decision::GiveUp => return Err(ChatError::Network { reason, retries }),
-                    Decision::Retry(wait) => (wait, reason),
+                let failure = agent.failure(&e);
+                tracing::debug!(reason = %failure.reason, "chat request failed");
+                let decision = if failure.retry {
+                    retry::decide(&Failure::Connection, retries, max_retries, Timestamp::now(), retry::clock_jitter())
+                } else {
+                    Decision::GiveUp
+                };
+                match decision {
+                    Decision::GiveUp => {
+                        return Err(ChatError::Network { reason: failure.reason, hint: failure.hint, retries });
+                    }
+                    Decision::Retry(wait) => (wait, failure.reason),
                 }
             }
             Ok(mut response) => {

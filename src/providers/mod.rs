@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod anthropic_stream;
 pub mod api_error;
+pub mod base_url;
 pub mod chat;
 pub mod model_id;
 pub mod openai;

@@ -2,6 +2,8 @@
 //! whose response headers carry the unified rate-limit figures. Their headers come from
 //! [`anthropic::auth_headers`], the one place a credential becomes headers.
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 
 use super::UsageSnapshot;
@@ -12,6 +14,9 @@ use crate::providers::anthropic;
 use crate::providers::api_error::ApiError;
 
 pub const PATH_OAUTH_USAGE: &str = "/api/oauth/usage";
+/// The longest one usage call (or probe) may take, whatever the read timeout: `auth status` is
+/// a quick look and must not hang on a server that accepts the connection and stays silent.
+pub const CALL_TIME_LIMIT: Duration = Duration::from_secs(5);
 /// The model `auth status --probe` asks for one token, unless config names another.
 pub const DEFAULT_PROBE_MODEL: &str = "claude-haiku-4-5";
 
@@ -32,17 +37,21 @@ pub enum UsageAnswer {
 }
 
 /// `GET /api/oauth/usage` with an OAuth token. Figures come back as percent.
-pub fn fetch_usage(agent: &ureq::Agent, base: &str, token: &Secret<String>) -> UsageAnswer {
+pub fn fetch_usage(agent: &http::Client, base: &str, token: &Secret<String>) -> UsageAnswer {
     let url = format!("{base}{PATH_OAUTH_USAGE}");
     tracing::debug!(%url, "fetching usage");
     let headers = match anthropic::auth_headers(Method::OAuth, token, &[]) {
         Ok(headers) => headers,
         Err(e) => return UsageAnswer::Failed(first_line(&e)),
     };
-    let request = anthropic::with_headers(agent.get(&url), headers).header("accept", "application/json");
+    let request = anthropic::with_headers(agent.get(&url), headers)
+        .header("accept", "application/json")
+        .config()
+        .timeout_global(Some(CALL_TIME_LIMIT))
+        .build();
     let mut response = match request.call() {
         Ok(r) => r,
-        Err(e) => return UsageAnswer::Unreachable(http::describe_error(&e)),
+        Err(e) => return UsageAnswer::Unreachable(unreachable(agent, &e)),
     };
     let status = response.status().as_u16();
     tracing::debug!(status, "usage answered");
@@ -77,7 +86,7 @@ pub struct ProbeAnswer {
 
 /// Sends the smallest possible request (`max_tokens: 1`) to read the unified rate-limit headers.
 pub fn probe(
-    agent: &ureq::Agent,
+    agent: &http::Client,
     base: &str,
     method: Method,
     secret: &Secret<String>,
@@ -93,8 +102,11 @@ pub fn probe(
     let headers = anthropic::auth_headers(method, secret, &[]).map_err(|e| first_line(&e))?;
     let request = anthropic::with_headers(agent.post(&url), headers)
         .header("content-type", "application/json")
-        .header("accept", "application/json");
-    let mut response = request.send(body.to_string().as_bytes()).map_err(|e| http::describe_error(&e))?;
+        .header("accept", "application/json")
+        .config()
+        .timeout_global(Some(CALL_TIME_LIMIT))
+        .build();
+    let mut response = request.send(body.to_string().as_bytes()).map_err(|e| unreachable(agent, &e))?;
     let status = response.status().as_u16();
     tracing::debug!(status, "probe answered");
     let usage = super::headers::parse(http::header_pairs(response.headers()), Timestamp::now());
@@ -110,4 +122,14 @@ pub fn probe(
 
 fn first_line(e: &impl std::fmt::Display) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+/// Why a call failed; running out of [`CALL_TIME_LIMIT`] says so instead of a bare "timed out".
+fn unreachable(agent: &http::Client, e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(ureq::Timeout::Global) => {
+            format!("no answer within {} s", CALL_TIME_LIMIT.as_secs())
+        }
+        _ => agent.failure(e).one_line(),
+    }
 }

@@ -32,7 +32,7 @@ pub struct ProbeReport {
 
 /// Where usage questions go; `None` in [`report`] means "do not contact the provider".
 pub struct Remote<'a> {
-    pub agent: &'a ureq::Agent,
+    pub agent: &'a crate::http::Client,
     pub base: &'a str,
     /// The model of the one-token probe, when `--probe` was given.
     pub probe_model: Option<&'a str>,
@@ -108,7 +108,7 @@ pub fn report(cache: &UsageCache, cred: &ResolvedCredential, remote: Option<Remo
 }
 
 fn run_probe(
-    agent: &ureq::Agent,
+    agent: &crate::http::Client,
     base: &str,
     cred: &ResolvedCredential,
     model: &str,
