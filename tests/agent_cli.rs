@@ -315,13 +315,80 @@ fn oauth_refusals_are_explained() {
     let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("only authorized for use with Claude Code"), "{}", out.stderr);
+    assert!(out.stderr.contains("Anthropic accepts this subscription token only in its own apps"), "{}", out.stderr);
+    assert!(out.stderr.contains("--api-key"));
+    assert_eq!(messages_requests(&server).len(), 1);
+}
+
+/// pincer with a stored setup token.
+fn with_setup_token(tag: char) -> Sandbox {
+    let sb = Sandbox::new();
+    let out = run(
+        sb.cmd(&closed_port_url()).args(["auth", "login", "-p", "anthropic", "--setup-token"]),
+        &format!("{}\n", setup_token(tag)),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    sb
+}
+
+#[test]
+fn subscription_refusals_are_typed_never_retried_and_name_both_ways_out() {
+    let sb = with_setup_token('t');
+    for (status, message) in [
+        (
+            400,
+            "Third-party apps now draw from extra usage, not plan limits. Add extra usage at claude.ai/settings/usage to continue.",
+        ),
+        (429, "You're out of extra usage. Add more at claude.ai/settings/usage and keep going."),
+    ] {
+        let body = serde_json::json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+            .to_string();
+        let server = FakeServer::start(move |_| Response::json(status, &body).with_header("retry-after-ms", "10"));
+        let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("Anthropic refused the subscription token (HTTP {status}")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(&message[..30]), "the server's words are shown: {}", out.stderr);
+        let hint = out.stderr.lines().last().unwrap();
+        assert!(hint.contains("`pincer auth login --provider anthropic --api-key`"), "{}", out.stderr);
+        assert!(
+            hint.contains("`claude-code` provider") && hint.contains("--model claude-code/sonnet"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(messages_requests(&server).len(), 1, "a refusal is never retried");
+    }
+}
+
+#[test]
+fn an_ordinary_400_or_429_with_a_setup_token_is_reported_as_itself() {
+    let sb = with_setup_token('u');
+    let server = FakeServer::start(|_| {
+        Response::json(
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: 100000 > 64000, which is the maximum allowed number of output tokens"}}"#,
+        )
+    });
+    let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("Anthropic may refuse subscription (setup) tokens outside its own apps"),
+        out.stderr.contains("Anthropic answered HTTP 400 invalid_request_error: max_tokens: 100000 > 64000"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("--api-key"));
-    assert_eq!(messages_requests(&server).len(), 1);
+    assert!(!out.stderr.contains("subscription") && !out.stderr.contains("--api-key"), "{}", out.stderr);
+
+    let server = FakeServer::start(|_| {
+        Response::json(429, r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}"#)
+            .with_header("retry-after-ms", "10")
+    });
+    let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("Anthropic answered HTTP 429 rate_limit_error: Number of requests has exceeded your rate limit (after 2 retries)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("subscription") && !out.stderr.contains("--api-key"), "{}", out.stderr);
 }
 
 #[test]

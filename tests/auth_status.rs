@@ -171,7 +171,22 @@ fn probe_refusal_explains_subscription_tokens() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("an API key always works"), "{}", out.stdout);
+    assert!(out.stdout.contains("Anthropic accepts this subscription token only in its own apps"), "{}", out.stdout);
+    assert!(out.stdout.contains("--api-key") && out.stdout.contains("--model claude-code/sonnet"), "{}", out.stdout);
+
+    // An ordinary refusal is reported as itself.
+    let ordinary = Response::json(
+        400,
+        r#"{"type":"error","error":{"type":"invalid_request_error","message":"model: claude-haiku-9"}}"#,
+    );
+    let server = anthropic(Response::json(403, SCOPE_403), ordinary);
+    let out = run(sb.cmd(&server.url).args(["auth", "status", "--probe"]), "");
+    assert!(
+        out.stdout.contains("probe failed (HTTP 400 invalid_request_error: model: claude-haiku-9)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("subscription token only"), "{}", out.stdout);
 }
 
 #[test]

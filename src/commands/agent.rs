@@ -14,7 +14,6 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::Context;
-use crate::auth::credential::Method;
 use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
 use crate::auth::store::Store;
 use crate::chat::render::Renderer;
@@ -71,6 +70,13 @@ pub struct Turn {
 }
 
 impl Turn {
+    fn protocol(&self) -> Protocol {
+        match self.backend {
+            Backend::Anthropic { .. } => Protocol::Anthropic,
+            Backend::OpenAi { .. } => Protocol::OpenAi,
+        }
+    }
+
     fn credential(&self) -> Option<&ResolvedCredential> {
         match &self.backend {
             Backend::Anthropic { credential, .. } => Some(credential),
@@ -307,7 +313,6 @@ pub fn report_stop(answer: &Message) -> ExitCode {
 /// Turns a chat failure into the message a person needs.
 fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
     let anthropic = matches!(turn.backend, Backend::Anthropic { .. });
-    let oauth = turn.credential().is_some_and(|c| c.method == Method::OAuth);
     let who = if anthropic { "Anthropic".to_string() } else { format!("the {} server", turn.choice.provider) };
     match error {
         ChatError::Cancelled => Interrupted.into(),
@@ -337,10 +342,12 @@ fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
                     error.summary(),
                     turn.choice.provider
                 ),
-                400 | 403 | 429 if oauth => anyhow::anyhow!(
-                    "Anthropic refused the request ({}){after}\nAnthropic may refuse subscription (setup) tokens outside its own apps.\nhint: an API key always works: `pincer auth login --provider anthropic --api-key`",
-                    error.summary()
-                ),
+                // Refusals of the token's kind arrive as ChatError::Refused; any other status is itself.
+                404 => match crate::providers::base_url::not_found_hint(turn.protocol(), &turn.base, &turn.base_origin)
+                {
+                    Some(hint) => anyhow::anyhow!("{who} answered {}{after}\nhint: {hint}", error.summary()),
+                    None => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
+                },
                 _ => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
             }
         }

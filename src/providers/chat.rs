@@ -14,6 +14,7 @@ use ureq::http::HeaderValue;
 use super::anthropic_stream::{Message, MessageAccumulator, StreamError, StreamEvent};
 use super::api_error::ApiError;
 use super::openai_stream::OpenAiAccumulator;
+use super::refusal::{self, SubscriptionRefused};
 use super::retry::{self, Decision, Failure};
 use super::sse::{SseError, SseEvent, SseParser};
 use crate::chat::session::ChatMessage;
@@ -123,6 +124,9 @@ pub enum ChatError {
     /// Writing the answer failed (e.g. stdout closed).
     #[error(transparent)]
     Output(std::io::Error),
+    /// A subscription token refused for its kind (never retried).
+    #[error(transparent)]
+    Refused(#[from] super::refusal::SubscriptionRefused),
     /// The credential cannot be a header value; nothing was sent.
     #[error(transparent)]
     Unsendable(#[from] super::secret_header::UnsendableCredential),
@@ -207,6 +211,10 @@ pub fn stream<D: Decoder>(
                 let request_id = http::header(response.headers(), "request-id").map(str::to_string);
                 let bytes = http::read_body(&mut response).unwrap_or_default();
                 let error = ApiError::parse(status, &bytes, request_id.as_deref());
+                // A refusal of the token's kind cannot be waited out.
+                if let Some(refusal) = refusal::classify(&error) {
+                    return Err(SubscriptionRefused { refusal, error }.into());
+                }
                 let failure = Failure::Status { status, headers: &headers };
                 match retry::decide(&failure, retries, max_retries, Timestamp::now(), retry::clock_jitter()) {
                     Decision::GiveUp => return Err(ChatError::Api { error, headers, retries }),

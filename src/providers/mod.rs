@@ -9,6 +9,7 @@ pub mod chat;
 pub mod model_id;
 pub mod openai;
 pub mod openai_stream;
+pub mod refusal;
 pub mod retry;
 pub mod routing;
 pub mod secret_header;

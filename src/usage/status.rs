@@ -12,6 +12,7 @@ use super::{UsageSnapshot, UsageSource};
 use crate::auth::credential::Method;
 use crate::auth::resolve::{ANTHROPIC, ResolvedCredential};
 use crate::providers::api_error::ApiError;
+use crate::providers::refusal;
 
 #[derive(Debug, Serialize)]
 pub struct UsageReport {
@@ -131,13 +132,13 @@ fn run_probe(
     }
 }
 
+/// Only a message that points at the token kind gets the subscription explanation.
 fn explain_probe_error(e: &ApiError) -> String {
+    if let Some(refusal) = refusal::classify(e) {
+        return format!("probe refused ({}): {}; {}", e.summary(), refusal.meaning(), refusal::WAYS_OUT);
+    }
     match e.status {
         401 => format!("probe refused ({}): the token is invalid or revoked; log in again", e.summary()),
-        400 | 403 | 429 => format!(
-            "probe refused ({}): Anthropic may refuse subscription tokens outside its own apps; an API key always works",
-            e.summary()
-        ),
         _ => format!("probe failed ({})", e.summary()),
     }
 }
