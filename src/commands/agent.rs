@@ -331,7 +331,8 @@ fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
                         )
                     })
                     .unwrap_or_default();
-                let window = header("anthropic-ratelimit-unified-representative-claim").unwrap_or("subscription");
+                let window = header("anthropic-ratelimit-unified-representative-claim")
+                    .map_or_else(|| "subscription".to_string(), crate::usage::claim_label);
                 return anyhow::anyhow!(
                     "the {window} usage limit is reached{reset}\nhint: `pincer auth status` shows every window"
                 );

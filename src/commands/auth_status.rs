@@ -215,12 +215,13 @@ fn render_usage(u: &UsageReport, now: Timestamp, tz: &TimeZone, color: bool) -> 
                     dollars(x.monthly_limit_cents)
                 ));
             }
-            if s.status.as_deref() == Some("rejected") {
+            let exhausted = s.exhausted_windows();
+            if !exhausted.is_empty() {
                 let reset = s.resets_at.map(|t| format!(", resets {}", render::when(t, now, tz))).unwrap_or_default();
-                out.push_str(&format!("  limit reached{reset}\n"));
+                out.push_str(&format!("  limit reached: the {} window{reset}\n", exhausted.join(" and ")));
             }
         }
-        None if u.state != "ok" => {
+        None if u.state != "ok" && u.probe.is_none() => {
             out.push_str(
                 "  usage    no figures seen yet: run `pincer auth status --probe` (uses one token) or chat once\n",
             );

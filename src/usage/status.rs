@@ -11,6 +11,7 @@ use super::fetch::{self, UsageAnswer};
 use super::{UsageSnapshot, UsageSource};
 use crate::auth::credential::Method;
 use crate::auth::resolve::{ANTHROPIC, ResolvedCredential};
+use crate::providers::anthropic::{self, Verification};
 use crate::providers::api_error::ApiError;
 use crate::providers::refusal;
 
@@ -39,10 +40,15 @@ pub struct Remote<'a> {
     pub probe_model: Option<&'a str>,
 }
 
-/// Usage for an Anthropic OAuth credential; `None` for credentials that have no subscription windows.
+/// Usage for an Anthropic OAuth credential; for an Anthropic API key only with `--probe` (what
+/// it checked); `None` for credentials that have no subscription windows.
 pub fn report(cache: &UsageCache, cred: &ResolvedCredential, remote: Option<Remote<'_>>) -> Option<UsageReport> {
-    if cred.provider != ANTHROPIC || cred.method != Method::OAuth {
+    if cred.provider != ANTHROPIC {
         return None;
+    }
+    if cred.method == Method::ApiKey {
+        let remote = remote.filter(|r| r.probe_model.is_some())?;
+        return Some(probe_api_key(cred, &remote));
     }
     let key = credential_key(&cred.provider, cred.secret.expose());
     let Some(remote) = remote else {
@@ -140,5 +146,34 @@ fn explain_probe_error(e: &ApiError) -> String {
     match e.status {
         401 => format!("probe refused ({}): the token is invalid or revoked; log in again", e.summary()),
         _ => format!("probe failed ({})", e.summary()),
+    }
+}
+
+/// An API key has no subscription windows, so `--probe` checks the key itself with the free
+/// `GET /v1/models` call and says so, rather than spending a token on headers it will not get.
+fn probe_api_key(cred: &ResolvedCredential, remote: &Remote<'_>) -> UsageReport {
+    let checked = "API keys have no subscription windows; --probe checked the key with a free GET /v1/models";
+    let no_windows = |ok, message: String, error| UsageReport {
+        state: "skipped",
+        message: Some(message),
+        snapshot: None,
+        probe: Some(ProbeReport { ok, error }),
+    };
+    if let Err(e) = cred.check_before_sending() {
+        return no_windows(false, format!("not asked: {} does not hold a usable credential", e.var), None);
+    }
+    match anthropic::verify_api_key(remote.agent, remote.base, &cred.secret) {
+        Verification::Valid => no_windows(true, format!("{checked}: the key works"), None),
+        Verification::Rejected(e) => no_windows(
+            false,
+            format!("{checked}: Anthropic rejected the key"),
+            Some(format!("probe refused ({}): check the key at console.anthropic.com", e.summary())),
+        ),
+        Verification::Unverified(reason) => {
+            no_windows(false, format!("{checked}: no answer"), Some(format!("probe failed: {reason}")))
+        }
+        Verification::Unsendable(e) => {
+            no_windows(false, format!("{checked}: not sent"), e.to_string().lines().next().map(str::to_string))
+        }
     }
 }
