@@ -28,6 +28,21 @@ pub const PINCER_LOG: &str = "PINCER_LOG";
 pub const RUST_LOG: &str = "RUST_LOG";
 /// The user's home, for the default `~/.pincer`.
 pub const HOME: &str = "HOME";
+/// A PEM file of the certificate authorities to trust instead of the platform's store.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// Folders (`:`-separated) of PEM files of certificate authorities to trust instead of the platform's.
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+/// Proxy for `https://` requests (the lower-case spelling is read first, as curl does).
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+/// Proxy for `http://` requests.
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+/// Proxy for requests that have no scheme-specific proxy.
+pub const ALL_PROXY: &str = "ALL_PROXY";
+/// Hosts reached directly, without a proxy (`host`, `.domain`, `*`, comma-separated).
+pub const NO_PROXY: &str = "NO_PROXY";
+/// The proxy variables in the order they are looked up, each upper-case and lower-case.
+pub const PROXY_VARS: &[(&str, &str)] =
+    &[(HTTPS_PROXY, "https_proxy"), (HTTP_PROXY, "http_proxy"), (ALL_PROXY, "all_proxy"), (NO_PROXY, "no_proxy")];
 
 /// Every variable above, for `--help` and the docs.
 pub const ALL: &[(&str, &str)] = &[
@@ -39,6 +54,11 @@ pub const ALL: &[(&str, &str)] = &[
     (OPENAI_BASE_URL, "OpenAI-compatible base URL (default https://api.openai.com/v1)"),
     (NO_COLOR, "disable colour"),
     (PINCER_LOG, "log filter, e.g. debug or pincer=trace (RUST_LOG also works); logs go to stderr"),
+    (SSL_CERT_FILE, "PEM file of CA certificates to trust instead of the system's (corporate TLS proxies)"),
+    (SSL_CERT_DIR, "folders of PEM CA certificates to trust instead of the system's"),
+    (HTTPS_PROXY, "proxy for https:// requests (also https_proxy; ALL_PROXY as fallback)"),
+    (HTTP_PROXY, "proxy for http:// requests (also http_proxy)"),
+    (NO_PROXY, "hosts reached without a proxy, e.g. localhost,.internal.example"),
 ];
 
 /// A snapshot of the environment, taken once at start-up.
@@ -53,6 +73,13 @@ pub struct Env {
     pub openai_base_url: Option<String>,
     pub no_color: bool,
     pub log_filter: Option<String>,
+    pub ssl_cert_file: Option<PathBuf>,
+    pub ssl_cert_dir: Option<OsString>,
+    /// Proxy settings: (the variable as spelled in the environment, its value).
+    pub https_proxy: Option<(&'static str, String)>,
+    pub http_proxy: Option<(&'static str, String)>,
+    pub all_proxy: Option<(&'static str, String)>,
+    pub no_proxy: Option<String>,
 }
 
 impl Env {
@@ -68,6 +95,11 @@ impl Env {
             lookup(name).and_then(|v| v.into_string().ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
         };
         let path = |name: &str| lookup(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        // Lower-case first, as curl reads them; the spelling found is kept for messages.
+        let proxy = |(upper, lower): (&'static str, &'static str)| {
+            text(lower).map(|v| (lower, v)).or_else(|| text(upper).map(|v| (upper, v)))
+        };
+        let [https, http, all, no] = [0, 1, 2, 3].map(|i| proxy(PROXY_VARS[i]));
         Env {
             pincer_home: path(PINCER_HOME),
             home: path(HOME),
@@ -79,6 +111,12 @@ impl Env {
             // NO_COLOR: "when present and not an empty string" (no-color.org).
             no_color: lookup(NO_COLOR).is_some_and(|v| !v.is_empty()),
             log_filter: text(PINCER_LOG).or_else(|| text(RUST_LOG)),
+            ssl_cert_file: path(SSL_CERT_FILE),
+            ssl_cert_dir: lookup(SSL_CERT_DIR).filter(|v| !v.is_empty()),
+            https_proxy: https,
+            http_proxy: http,
+            all_proxy: all,
+            no_proxy: no.map(|(_, v)| v),
         }
     }
 
@@ -119,6 +157,19 @@ mod tests {
         assert_eq!(env(&[(HOME, "/h")]).pincer_home().unwrap(), PathBuf::from("/h/.pincer"));
         assert_eq!(env(&[(HOME, "/h"), (PINCER_HOME, "/p")]).pincer_home().unwrap(), PathBuf::from("/p"));
         assert!(env(&[]).pincer_home().is_err());
+    }
+
+    #[test]
+    fn proxy_variables_in_both_spellings_lower_case_first() {
+        let e =
+            env(&[(HTTPS_PROXY, "http://upper:1"), ("https_proxy", "http://lower:2"), ("HTTP_PROXY", "http://h:3")]);
+        assert_eq!(e.https_proxy, Some(("https_proxy", "http://lower:2".to_string())));
+        assert_eq!(e.http_proxy, Some((HTTP_PROXY, "http://h:3".to_string())));
+        let e = env(&[("all_proxy", "socks5://s:4"), ("no_proxy", "localhost"), (SSL_CERT_FILE, "/ca.pem")]);
+        assert_eq!(e.all_proxy, Some(("all_proxy", "socks5://s:4".to_string())));
+        assert_eq!(e.no_proxy.as_deref(), Some("localhost"));
+        assert_eq!(e.ssl_cert_file, Some(PathBuf::from("/ca.pem")));
+        assert!(env(&[(HTTPS_PROXY, "")]).https_proxy.is_none(), "empty is unset");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub fn code_for(error: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<UsageError>()
             || cause.is::<crate::auth::credential::TokenError>()
+            || cause.is::<crate::auth::resolve::EnvCredentialError>()
+            || cause.is::<crate::http::SetupError>()
             || cause.is::<crate::term::prompt::EndOfInput>()
         {
             return ExitCode::from(USAGE);

@@ -1,10 +1,17 @@
 //! The HTTP client every provider uses: honest identity, bounded timeouts, no redirects.
 //!
 //! Redirects are not followed at all: an API never needs them, and following one could carry a
-//! credential to another origin. Proxies come from the usual variables (`HTTPS_PROXY`, …).
+//! credential to another origin. Proxies ([`proxy`]) and trusted CAs ([`tls`]) come from the
+//! variables [`crate::env`] read, and are given to ureq explicitly, so ureq reads no environment
+//! of its own. A failure is described with what was in the way: the proxy, the certificate.
+
+pub mod proxy;
+pub mod tls;
 
 use std::io::Read;
 use std::time::Duration;
+
+use crate::env::Env;
 
 /// pincer says who it is; it never borrows another client's identity.
 pub const USER_AGENT: &str = concat!("pincer/", env!("CARGO_PKG_VERSION"));
@@ -30,8 +37,42 @@ impl Default for Timeouts {
     }
 }
 
-pub fn agent(timeouts: Timeouts) -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// The network set-up a command cannot use (a proxy or CA variable that points at nothing
+/// usable): a usage error, reported before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Proxy(#[from] proxy::ProxyError),
+    #[error(transparent)]
+    Trust(#[from] tls::TrustError),
+}
+
+/// An agent for requests to `target` (a base URL), with what it goes through, for messages.
+/// It dereferences to the [`ureq::Agent`].
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    proxy: Option<proxy::ProxyChoice>,
+    trust: tls::TrustSource,
+}
+
+impl std::ops::Deref for Client {
+    type Target = ureq::Agent;
+    fn deref(&self) -> &ureq::Agent {
+        &self.agent
+    }
+}
+
+/// Builds the client for requests to `target`: the proxy its scheme and host call for, the CAs
+/// to trust, the timeouts.
+pub fn client(env: &Env, timeouts: Timeouts, target: &str) -> Result<Client, SetupError> {
+    let uri: Option<ureq::http::Uri> = target.parse().ok();
+    let scheme = uri.as_ref().and_then(|u| u.scheme_str()).unwrap_or("https").to_string();
+    let host = uri.as_ref().and_then(|u| u.host()).unwrap_or("").to_string();
+    let choice = proxy::choose(env, &scheme, &host);
+    let ureq_proxy = choice.as_ref().map(proxy::to_ureq).transpose()?;
+    let (roots, trust) = tls::roots(env)?;
+    let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .user_agent(USER_AGENT)
         .max_redirects(0)
@@ -40,8 +81,67 @@ pub fn agent(timeouts: Timeouts) -> ureq::Agent {
         .max_response_header_size(INPUT_BUFFER_BYTES)
         .input_buffer_size(INPUT_BUFFER_BYTES)
         .output_buffer_size(OUTPUT_BUFFER_BYTES)
+        // Always set, even to none: left alone, ureq would read the proxy variables itself.
+        .proxy(ureq_proxy)
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
         .build()
-        .new_agent()
+        .new_agent();
+    Ok(Client { agent, proxy: choice, trust })
+}
+
+/// A failed call, for people: what happened, what to do, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetFailure {
+    pub reason: String,
+    pub hint: Option<String>,
+    /// False when another attempt cannot help: a certificate problem, or a time limit already
+    /// spent (a server that never starts answering counts against one limit, not one per retry).
+    pub retry: bool,
+}
+
+impl NetFailure {
+    /// Reason and hint on one line, for one-line reports (`auth status`).
+    pub fn one_line(&self) -> String {
+        match &self.hint {
+            Some(hint) => format!("{}; {hint}", self.reason),
+            None => self.reason.clone(),
+        }
+    }
+}
+
+impl Client {
+    pub fn failure(&self, e: &ureq::Error) -> NetFailure {
+        if let Some(problem) = tls::certificate_problem(e) {
+            let hint = match &self.trust {
+                tls::TrustSource::Variables(what) => format!(
+                    "check that {what} holds the CA that signed this server's certificate (a corporate proxy's own CA, if it re-signs TLS)"
+                ),
+                _ => format!(
+                    "if a proxy or corporate network re-signs TLS, point {} at its CA certificate (a PEM file), or add that CA to the system's store",
+                    crate::env::SSL_CERT_FILE
+                ),
+            };
+            return NetFailure {
+                reason: format!("{problem} (trusted: {})", self.trust.describe()),
+                hint: Some(hint),
+                retry: false,
+            };
+        }
+        let retry = !matches!(e, ureq::Error::Timeout(_) | ureq::Error::ConnectProxyFailed(_));
+        let reason = describe_error(e);
+        match &self.proxy {
+            Some(p) => NetFailure {
+                reason: format!("{reason} (through the proxy {})", p.describe()),
+                hint: Some(format!(
+                    "check that the proxy is running and reachable; to go direct, add the host to {} or unset {}",
+                    crate::env::NO_PROXY,
+                    p.var
+                )),
+                retry,
+            },
+            None => NetFailure { reason, hint: None, retry },
+        }
+    }
 }
 
 /// A short reason for a failed call, for people ("connection refused", "timed out").
@@ -50,6 +150,7 @@ pub fn describe_error(e: &ureq::Error) -> String {
         ureq::Error::Timeout(_) => "timed out".to_string(),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        ureq::Error::ConnectProxyFailed(why) => format!("the proxy refused to connect ({why})"),
         ureq::Error::Io(io) => match io.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
             std::io::ErrorKind::ConnectionReset => "connection reset".to_string(),

@@ -289,11 +289,7 @@ fn exhausted_window_is_not_retried_and_says_when_it_resets() {
     });
     let out = run(agent(&sb, &server.url).args(["-m", "Hi"]), "");
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("the five_hour usage limit is reached; it resets Thu 1 Jan 00:00 (in "),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("the 5-hour usage limit is reached; it resets Thu 1 Jan 00:00 (in "), "{}", out.stderr);
     assert_eq!(messages_requests(&server).len(), 1);
     // The figures went to usage.json, so `auth status` can show them.
     assert!(sb.read("usage.json").contains("\"percent\": 100.0"), "{}", sb.read("usage.json"));
@@ -315,13 +311,80 @@ fn oauth_refusals_are_explained() {
     let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("only authorized for use with Claude Code"), "{}", out.stderr);
+    assert!(out.stderr.contains("Anthropic accepts this subscription token only in its own apps"), "{}", out.stderr);
+    assert!(out.stderr.contains("--api-key"));
+    assert_eq!(messages_requests(&server).len(), 1);
+}
+
+/// pincer with a stored setup token.
+fn with_setup_token(tag: char) -> Sandbox {
+    let sb = Sandbox::new();
+    let out = run(
+        sb.cmd(&closed_port_url()).args(["auth", "login", "-p", "anthropic", "--setup-token"]),
+        &format!("{}\n", setup_token(tag)),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    sb
+}
+
+#[test]
+fn subscription_refusals_are_typed_never_retried_and_name_both_ways_out() {
+    let sb = with_setup_token('t');
+    for (status, message) in [
+        (
+            400,
+            "Third-party apps now draw from extra usage, not plan limits. Add extra usage at claude.ai/settings/usage to continue.",
+        ),
+        (429, "You're out of extra usage. Add more at claude.ai/settings/usage and keep going."),
+    ] {
+        let body = serde_json::json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+            .to_string();
+        let server = FakeServer::start(move |_| Response::json(status, &body).with_header("retry-after-ms", "10"));
+        let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("Anthropic refused the subscription token (HTTP {status}")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(&message[..30]), "the server's words are shown: {}", out.stderr);
+        let hint = out.stderr.lines().last().unwrap();
+        assert!(hint.contains("`pincer auth login --provider anthropic --api-key`"), "{}", out.stderr);
+        assert!(
+            hint.contains("`claude-code` provider") && hint.contains("--model claude-code/sonnet"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(messages_requests(&server).len(), 1, "a refusal is never retried");
+    }
+}
+
+#[test]
+fn an_ordinary_400_or_429_with_a_setup_token_is_reported_as_itself() {
+    let sb = with_setup_token('u');
+    let server = FakeServer::start(|_| {
+        Response::json(
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: 100000 > 64000, which is the maximum allowed number of output tokens"}}"#,
+        )
+    });
+    let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("Anthropic may refuse subscription (setup) tokens outside its own apps"),
+        out.stderr.contains("Anthropic answered HTTP 400 invalid_request_error: max_tokens: 100000 > 64000"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("--api-key"));
-    assert_eq!(messages_requests(&server).len(), 1);
+    assert!(!out.stderr.contains("subscription") && !out.stderr.contains("--api-key"), "{}", out.stderr);
+
+    let server = FakeServer::start(|_| {
+        Response::json(429, r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}"#)
+            .with_header("retry-after-ms", "10")
+    });
+    let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("Anthropic answered HTTP 429 rate_limit_error: Number of requests has exceeded your rate limit (after 2 retries)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("subscription") && !out.stderr.contains("--api-key"), "{}", out.stderr);
 }
 
 #[test]
@@ -421,4 +484,53 @@ fn tool_use_answers_are_kept_whole() {
     let assistant: serde_json::Value = serde_json::from_str(session.lines().nth(1).unwrap()).unwrap();
     assert_eq!(assistant["content"][1]["type"], "tool_use");
     assert_eq!(assistant["content"][1]["input"], serde_json::json!({"location": "Paris"}));
+}
+
+#[test]
+fn an_environment_credential_is_checked_before_it_is_sent_and_named() {
+    let sb = Sandbox::new();
+    let server = FakeServer::start(|_| sse(&text_stream("ok", "end_turn"), 64));
+    let cut = api_key('c')[..60].to_string();
+    let out = run(sb.cmd(&server.url).env("ANTHROPIC_API_KEY", &cut).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ANTHROPIC_API_KEY does not hold a usable credential: the token is 60 characters long"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("`unset ANTHROPIC_API_KEY`") && out.stderr.contains("logging in again cannot help"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&cut[13..]), "the token is never shown");
+    let quoted = format!("\"{}\"", setup_token('q'));
+    let out = run(sb.cmd(&server.url).env("CLAUDE_CODE_OAUTH_TOKEN", &quoted).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("CLAUDE_CODE_OAUTH_TOKEN does not hold a usable credential: the token is wrapped in quotes"),
+        "{}",
+        out.stderr
+    );
+    assert!(server.requests().is_empty(), "nothing may be sent: {:?}", server.paths());
+}
+
+#[test]
+fn a_secret_that_is_not_a_header_value_is_never_replaced_by_a_placeholder() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.home()).unwrap();
+    // A hand-edited auth.json: the rules at login never saw this value.
+    let auth = serde_json::json!({"version": 1, "credentials": {"anthropic": {
+        "provider": "anthropic", "method": "api_key", "secret": "sk-ant-api03-\u{1}broken", "saved_at": "2026-01-01T00:00:00Z"}}});
+    std::fs::write(sb.file("auth.json"), auth.to_string()).unwrap();
+    let server = FakeServer::start(|_| sse(&text_stream("ok", "end_turn"), 64));
+    let out = run(sb.cmd(&server.url).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot be sent in an HTTP header, so nothing was sent"), "{}", out.stderr);
+    assert!(
+        server.requests().is_empty(),
+        "sent: {:?}",
+        server.requests().iter().map(|r| r.header("x-api-key")).collect::<Vec<_>>()
+    );
 }

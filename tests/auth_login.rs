@@ -283,3 +283,26 @@ fn secrets_are_refused_on_the_command_line() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(!sb.file("auth.json").exists());
 }
+
+#[test]
+fn pasted_wrappers_and_kilobytes_are_named_and_nothing_is_saved() {
+    let sb = Sandbox::new();
+    let token = setup_token('w');
+    for (input, expected) in [
+        (format!("Bearer {token}"), "starts with `Bearer `"),
+        (format!("\"{token}\""), "wrapped in quotes"),
+        (format!("CLAUDE_CODE_OAUTH_TOKEN={token}"), "a shell assignment (`NAME=…`)"),
+        (format!("export CLAUDE_CODE_OAUTH_TOKEN={token}"), "an `export NAME=…` line"),
+        (format!("{token}{}", "A".repeat(4000)), "characters long, but a setup token has at most 256"),
+    ] {
+        let out = run(
+            sb.cmd(&closed_port_url()).args(["auth", "login", "-p", "anthropic", "--setup-token"]),
+            &format!("{input}\n"),
+        );
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
+        assert!(out.stderr.contains("hint: "), "{}", out.stderr);
+        assert!(!out.stderr.contains(&token[13..]), "the token is never shown");
+        assert!(!sb.file("auth.json").exists());
+    }
+}

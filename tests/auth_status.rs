@@ -171,7 +171,22 @@ fn probe_refusal_explains_subscription_tokens() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("an API key always works"), "{}", out.stdout);
+    assert!(out.stdout.contains("Anthropic accepts this subscription token only in its own apps"), "{}", out.stdout);
+    assert!(out.stdout.contains("--api-key") && out.stdout.contains("--model claude-code/sonnet"), "{}", out.stdout);
+
+    // An ordinary refusal is reported as itself.
+    let ordinary = Response::json(
+        400,
+        r#"{"type":"error","error":{"type":"invalid_request_error","message":"model: claude-haiku-9"}}"#,
+    );
+    let server = anthropic(Response::json(403, SCOPE_403), ordinary);
+    let out = run(sb.cmd(&server.url).args(["auth", "status", "--probe"]), "");
+    assert!(
+        out.stdout.contains("probe failed (HTTP 400 invalid_request_error: model: claude-haiku-9)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("subscription token only"), "{}", out.stdout);
 }
 
 #[test]
@@ -308,4 +323,75 @@ fn network_timeouts_from_config_apply_to_auth_calls_too() {
     let u = &json["credentials"][0]["usage"];
     assert_eq!(u["state"], "unavailable", "the stalled endpoint must hit the configured timeout: {u}");
     assert_eq!(u["message"], "usage unavailable: timed out");
+}
+
+#[test]
+fn a_bad_environment_token_is_named_and_never_sent_for_usage() {
+    let sb = Sandbox::new();
+    let server = anthropic(Response::json(200, USAGE_200), probe_ok());
+    let cut = setup_token('x')[..70].to_string();
+    let out = run(sb.cmd(&server.url).env("CLAUDE_CODE_OAUTH_TOKEN", &cut).args(["auth", "status", "--probe"]), "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("CLAUDE_CODE_OAUTH_TOKEN does not look right: the token is 70 characters long"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("`unset CLAUDE_CODE_OAUTH_TOKEN`"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("not asked: CLAUDE_CODE_OAUTH_TOKEN does not hold a usable credential"),
+        "{}",
+        out.stdout
+    );
+    assert!(server.requests().is_empty(), "sent: {:?}", server.paths());
+}
+
+#[test]
+fn a_429_updates_the_windows_it_carries_keeps_the_others_and_names_the_window_reached() {
+    let (sb, _) = logged_in('m');
+    let seed = anthropic(Response::json(403, SCOPE_403), probe_ok());
+    let (_, _) = status_json(&sb, &seed.url, &["--probe"]);
+    // A 429 carries only the 5-hour window, now used up, and an unknown family.
+    let limited =
+        Response::json(429, r#"{"type":"error","error":{"type":"rate_limit_error","message":"Rate limited"}}"#)
+            .with_header("anthropic-ratelimit-unified-status", "rejected")
+            .with_header("anthropic-ratelimit-unified-representative-claim", "five_hour")
+            .with_header("anthropic-ratelimit-unified-reset", "4070908800")
+            .with_header("anthropic-ratelimit-unified-5h-utilization", "1.0")
+            .with_header("anthropic-ratelimit-unified-5h-status", "rejected")
+            .with_header("anthropic-ratelimit-unified-7d_oi-utilization", "0.5");
+    let server = anthropic(Response::json(403, SCOPE_403), limited);
+    run(sb.cmd(&server.url).args(["auth", "status", "--probe"]), "");
+    let out = run(sb.cmd(&server.url).args(["auth", "status"]), "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = |start: &str| out.stdout.lines().find(|l| l.trim_start().starts_with(start)).map(str::to_string);
+    assert!(line("5-hour").expect(&out.stdout).contains("100%"), "{}", out.stdout);
+    assert!(line("7-day").expect("the 7-day window was erased").contains(" 69%"), "{}", out.stdout);
+    assert!(line("7d_oi").expect("unknown families are kept").contains(" 50%"), "{}", out.stdout);
+    assert!(out.stdout.contains("limit reached: the 5-hour window, resets "), "{}", out.stdout);
+}
+
+#[test]
+fn probe_with_an_api_key_says_what_it_checked() {
+    let sb = Sandbox::new();
+    let key = api_key('p');
+    let server = FakeServer::start(|_| Response::json(200, r#"{"data":[],"has_more":false}"#));
+    let out = run(sb.cmd(&server.url).env("ANTHROPIC_API_KEY", &key).args(["auth", "status", "--probe"]), "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "API keys have no subscription windows; --probe checked the key with a free GET /v1/models: the key works"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("no figures seen yet"), "{}", out.stdout);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/v1/models?limit=1");
+    assert_eq!(requests[0].header("x-api-key"), Some(key.as_str()));
+    // Without --probe, an API key asks nothing.
+    let out = run(sb.cmd(&server.url).env("ANTHROPIC_API_KEY", &key).args(["auth", "status"]), "");
+    assert_eq!(out.code, 0);
+    assert_eq!(server.requests().len(), 1);
 }

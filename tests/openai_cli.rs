@@ -243,3 +243,16 @@ fn models_lists_every_entry_with_its_credential_source_never_the_secret() {
     assert!(out.stdout.contains("local *") && out.stdout.contains("none (not needed)"), "{}", out.stdout);
     assert!(out.stdout.contains("MISSING: pincer auth login --provider openai"), "{}", out.stdout);
 }
+
+#[test]
+fn a_stored_key_that_is_not_a_header_value_is_refused_not_dropped() {
+    let server = FakeServer::start(|_| sse(&full_stream(), 64));
+    let sb = sandbox(&server.url);
+    let auth = serde_json::json!({"version": 1, "credentials": {"openai": {
+        "provider": "openai", "method": "api_key", "secret": "sk-local\nkey", "saved_at": "2026-01-01T00:00:00Z"}}});
+    std::fs::write(sb.file("auth.json"), auth.to_string()).unwrap();
+    let out = run(sb.cmd(&closed_port_url()).args(["agent", "-m", "Hi"]), "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot be sent in an HTTP header, so nothing was sent"), "{}", out.stderr);
+    assert!(chat_requests(&server).is_empty(), "the request went out without its key");
+}

@@ -13,6 +13,12 @@ const API_KEY_PREFIX_LEN: usize = "sk-ant-api03-".len();
 pub const ADMIN_KEY_PREFIX: &str = "sk-ant-admin";
 /// Real setup tokens and API keys are 108 characters; anything under 80 was cut off while pasting.
 pub const MIN_ANTHROPIC_TOKEN_LEN: usize = 80;
+/// Real tokens are 108 characters; the bound leaves room for a longer future format, while a
+/// pasted paragraph, file or log line (kilobytes) is refused as what it is.
+pub const MAX_ANTHROPIC_TOKEN_LEN: usize = 256;
+/// Other providers' keys vary (OpenAI project keys are about 164 characters, some gateways
+/// issue JWTs of several hundred); beyond this it is not a key.
+pub const MAX_OTHER_KEY_LEN: usize = 1024;
 /// Setup tokens last about a year; warn a month before.
 pub const SETUP_TOKEN_WARN_AGE_DAYS: i64 = 330;
 
@@ -79,6 +85,43 @@ pub enum TokenError {
         "this is an Anthropic subscription token, which only Anthropic's own API accepts\nhint: run `pincer auth login --provider anthropic --setup-token`"
     )]
     AnthropicTokenForOtherProvider,
+    #[error(
+        "the input is {len} characters long, but {expected} has at most {max} (usually 108): this is not a token alone\nhint: copy only the token itself"
+    )]
+    TooLong { len: usize, max: usize, expected: &'static str },
+    #[error("{}\nhint: paste the token alone, without {}", .0, .0.remove())]
+    Wrapped(Wrapper),
+}
+
+/// Something pasted around a token: the message names it instead of a confusing "bad character".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrapper {
+    Quotes,
+    Bearer,
+    Assignment,
+    Export,
+}
+
+impl Wrapper {
+    fn remove(self) -> &'static str {
+        match self {
+            Wrapper::Quotes => "the quotes",
+            Wrapper::Bearer => "`Bearer `",
+            Wrapper::Assignment => "the `NAME=` in front",
+            Wrapper::Export => "the `export NAME=` in front",
+        }
+    }
+}
+
+impl std::fmt::Display for Wrapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Wrapper::Quotes => "the token is wrapped in quotes",
+            Wrapper::Bearer => "the input starts with `Bearer `, which belongs to the HTTP header, not to the token",
+            Wrapper::Assignment => "the input is a shell assignment (`NAME=…`), not a token alone",
+            Wrapper::Export => "the input is an `export NAME=…` line, not a token alone",
+        })
+    }
 }
 
 const HINT_RUN_SETUP_TOKEN: &str = "run `claude setup-token` and paste the token it prints";
@@ -91,6 +134,7 @@ pub fn check_setup_token(token: &str) -> Result<(), TokenError> {
     if token.is_empty() {
         return Err(TokenError::Empty(HINT_RUN_SETUP_TOKEN));
     }
+    check_shape(token, MAX_ANTHROPIC_TOKEN_LEN, "a setup token")?;
     if token.starts_with(API_KEY_PREFIX_START) {
         return Err(TokenError::ApiKeyGivenForSetupToken);
     }
@@ -112,6 +156,7 @@ pub fn check_api_key(key: &str) -> Result<(), TokenError> {
     if key.is_empty() {
         return Err(TokenError::Empty(HINT_API_KEY));
     }
+    check_shape(key, MAX_ANTHROPIC_TOKEN_LEN, "an API key")?;
     if key.starts_with(SETUP_TOKEN_PREFIX) || key.starts_with("sk-ant-oat") {
         return Err(TokenError::SetupTokenGivenForApiKey);
     }
@@ -139,6 +184,7 @@ pub fn check_openai_key(key: &str) -> Result<(), TokenError> {
     if key.is_empty() {
         return Err(TokenError::Empty("paste the API key the provider gave you"));
     }
+    check_shape(key, MAX_OTHER_KEY_LEN, "an API key")?;
     if key.starts_with("sk-ant-oat") || key.starts_with(REFRESH_TOKEN_PREFIX) {
         return Err(TokenError::AnthropicTokenForOtherProvider);
     }
@@ -148,6 +194,78 @@ pub fn check_openai_key(key: &str) -> Result<(), TokenError> {
         }
         None => Ok(()),
     }
+}
+
+/// Checks a token for `provider` by the rules its prefix selects: for Anthropic a subscription
+/// token (`sk-ant-oat…`) must pass the setup-token rules and anything else the API-key rules;
+/// other providers get the loose key rules. Used for credentials that did not come through
+/// `auth login` (the environment), before they are sent.
+pub fn check_for_provider(provider: &str, token: &str) -> Result<(), TokenError> {
+    match provider {
+        crate::auth::resolve::ANTHROPIC => match method_of_anthropic_token(token) {
+            Method::OAuth => check_setup_token(token),
+            Method::ApiKey => check_api_key(token),
+        },
+        _ => check_openai_key(token),
+    }
+}
+
+/// Raw input bytes as text. A byte that is not UTF-8 is reported like any other bad character:
+/// by its position (in characters, counting from 1), never with the text around it.
+pub fn decode_token_input(bytes: &[u8]) -> Result<&str, TokenError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        // The prefix is valid UTF-8 by construction.
+        let position = std::str::from_utf8(valid).map_or(0, |t| t.chars().count()) + 1;
+        TokenError::BadCharacter {
+            position,
+            what: format!("a byte that is not UTF-8 text (0x{:02X})", bytes[e.valid_up_to()]),
+            hint: HINT_BAD_CHARACTER,
+        }
+    })
+}
+
+/// What must hold before the prefix is even looked at: nothing pasted around the token, and
+/// not kilobytes of text.
+fn check_shape(token: &str, max: usize, expected: &'static str) -> Result<(), TokenError> {
+    if let Some(wrapper) = wrapper_of(token) {
+        return Err(TokenError::Wrapped(wrapper));
+    }
+    let len = token.chars().count();
+    if len > max {
+        return Err(TokenError::TooLong { len, max, expected });
+    }
+    Ok(())
+}
+
+const QUOTES: &[char] = &['"', '\'', '`', '“', '”', '‘', '’'];
+const BEARER: &str = "bearer ";
+const EXPORT: &str = "export ";
+
+/// The outermost wrapper first: `export NAME="…"` is an export line before it is quoted.
+fn wrapper_of(token: &str) -> Option<Wrapper> {
+    if let Some(rest) = token.strip_prefix(EXPORT)
+        && is_assignment(rest.trim_start())
+    {
+        return Some(Wrapper::Export);
+    }
+    if is_assignment(token) {
+        return Some(Wrapper::Assignment);
+    }
+    if token.get(..BEARER.len()).is_some_and(|head| head.eq_ignore_ascii_case(BEARER)) {
+        return Some(Wrapper::Bearer);
+    }
+    (token.starts_with(QUOTES) || token.ends_with(QUOTES)).then_some(Wrapper::Quotes)
+}
+
+/// `NAME=value` with a shell variable name. Base64 padding (`abc==`) is not an assignment: the
+/// value must have something besides `=`.
+fn is_assignment(text: &str) -> bool {
+    let Some((name, value)) = text.split_once('=') else { return false };
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && value.trim_start_matches('=').chars().any(|c| !c.is_whitespace())
 }
 
 /// True for `sk-ant-api` + two ASCII digits + `-`.
@@ -337,6 +455,83 @@ pub(crate) mod tests {
         assert_eq!(mask("sk-ant-oat01-short"), "sk-ant-oat01-…");
         assert_eq!(mask("hunter2"), "…");
         assert_eq!(mask("abcdefghijklmnopqrstuvwxyz"), "abc…xyz");
+    }
+
+    #[test]
+    fn kilobytes_are_not_a_token() {
+        assert_eq!(check_setup_token(&setup_token(256)), Ok(()));
+        assert_eq!(
+            check_setup_token(&setup_token(257)),
+            Err(TokenError::TooLong { len: 257, max: 256, expected: "a setup token" })
+        );
+        assert!(matches!(check_api_key(&api_key(4096)), Err(TokenError::TooLong { len: 4096, .. })));
+        assert_eq!(check_openai_key(&"k".repeat(1024)), Ok(()));
+        assert!(matches!(check_openai_key(&"k".repeat(1025)), Err(TokenError::TooLong { max: 1024, .. })));
+        let e = check_setup_token(&setup_token(3000)).unwrap_err().to_string();
+        assert!(e.contains("3000 characters long") && e.contains("at most 256"), "{e}");
+    }
+
+    #[test]
+    fn wrappers_around_a_pasted_token_are_named() {
+        let token = setup_token(108);
+        for (input, wrapper) in [
+            (format!("\"{token}\""), Wrapper::Quotes),
+            (format!("'{token}'"), Wrapper::Quotes),
+            (format!("“{token}”"), Wrapper::Quotes),
+            (format!("{token}\""), Wrapper::Quotes),
+            (format!("Bearer {token}"), Wrapper::Bearer),
+            (format!("bearer {token}"), Wrapper::Bearer),
+            (format!("CLAUDE_CODE_OAUTH_TOKEN={token}"), Wrapper::Assignment),
+            (format!("CLAUDE_CODE_OAUTH_TOKEN=\"{token}\""), Wrapper::Assignment),
+            (format!("export CLAUDE_CODE_OAUTH_TOKEN={token}"), Wrapper::Export),
+            (format!("export  ANTHROPIC_API_KEY='{token}'"), Wrapper::Export),
+        ] {
+            for result in [check_setup_token(&input), check_api_key(&input), check_openai_key(&input)] {
+                assert_eq!(result, Err(TokenError::Wrapped(wrapper)), "{input}");
+            }
+        }
+        let e = check_setup_token(&format!("Bearer {token}")).unwrap_err().to_string();
+        assert!(
+            e.contains("starts with `Bearer `") && e.contains("hint: paste the token alone, without `Bearer `"),
+            "{e}"
+        );
+        assert!(!e.contains(&token[13..]), "{e}");
+        let e = check_api_key(&format!("export ANTHROPIC_API_KEY={}", api_key(108))).unwrap_err().to_string();
+        assert!(e.contains("`export NAME=…` line") && !e.contains("ANTHROPIC_API_KEY"), "{e}");
+        // Base64 padding and ordinary keys are not assignments.
+        assert_eq!(check_openai_key("c2VjcmV0a2V5=="), Ok(()));
+        assert_eq!(check_openai_key("sk-proj-abc"), Ok(()));
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_bad_character_with_its_position() {
+        assert_eq!(decode_token_input(b"sk-ant-oat01-abc"), Ok("sk-ant-oat01-abc"));
+        let mut bytes = setup_token(108).into_bytes();
+        bytes[40] = 0xFF;
+        match decode_token_input(&bytes) {
+            Err(TokenError::BadCharacter { position, what, .. }) => {
+                assert_eq!(position, 41);
+                assert_eq!(what, "a byte that is not UTF-8 text (0xFF)");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Positions count characters, not bytes: `é` before the bad byte is one character.
+        match decode_token_input("aé\u{0}".as_bytes().iter().copied().chain([0xC3]).collect::<Vec<u8>>().as_slice()) {
+            Err(TokenError::BadCharacter { position: 4, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        let e = decode_token_input(&[b'x', 0x80]).unwrap_err();
+        assert!(crate::exit::code_for(&anyhow::Error::new(e)) == std::process::ExitCode::from(crate::exit::USAGE));
+    }
+
+    #[test]
+    fn environment_tokens_are_checked_by_their_prefix() {
+        assert_eq!(check_for_provider("anthropic", &setup_token(108)), Ok(()));
+        assert_eq!(check_for_provider("anthropic", &api_key(108)), Ok(()));
+        assert!(matches!(check_for_provider("anthropic", &setup_token(60)), Err(TokenError::TooShort { .. })));
+        assert!(matches!(check_for_provider("anthropic", "hunter2"), Err(TokenError::WrongPrefix { .. })));
+        assert_eq!(check_for_provider("openai", "sk-local"), Ok(()));
+        assert!(matches!(check_for_provider("openai", "a\u{7f}b"), Err(TokenError::BadCharacter { position: 2, .. })));
     }
 
     #[test]

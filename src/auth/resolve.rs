@@ -7,7 +7,7 @@
 
 use jiff::Timestamp;
 
-use super::credential::{Method, method_of_anthropic_token};
+use super::credential::{Method, check_for_provider, method_of_anthropic_token};
 use super::store::AuthFile;
 use crate::env::{self, Env};
 use crate::secret::Secret;
@@ -47,6 +47,31 @@ pub struct ResolvedCredential {
     pub source: Source,
     pub saved_at: Option<Timestamp>,
     pub expires_at: Option<Timestamp>,
+}
+
+/// A credential from the environment that fails the token rules, named by its variable: logging
+/// in again cannot help while the variable wins, so the way out is to fix or unset it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{var} does not hold a usable credential: {problem}\nnothing was sent\nhint: fix {var}, or unset it (`unset {var}`) to use the credential saved by `pincer auth login`; logging in again cannot help while {var} is set, because it takes precedence"
+)]
+pub struct EnvCredentialError {
+    pub var: &'static str,
+    /// The first line of the rule's message (never the token).
+    pub problem: String,
+}
+
+impl ResolvedCredential {
+    /// Checks, before anything is sent, a credential that did not come through `auth login`:
+    /// one from the environment must pass the same token rules, chosen by its prefix. Stored
+    /// credentials passed them when they were saved.
+    pub fn check_before_sending(&self) -> Result<(), EnvCredentialError> {
+        let Source::Env(var) = self.source else { return Ok(()) };
+        check_for_provider(&self.provider, self.secret.expose()).map_err(|e| EnvCredentialError {
+            var,
+            problem: e.to_string().lines().next().unwrap_or_default().to_string(),
+        })
+    }
 }
 
 /// Every credential available for `provider`, in precedence order: the first is the one in use.
@@ -143,6 +168,38 @@ mod tests {
     fn method_follows_the_token_not_the_variable() {
         let env = Env { anthropic_api_key: Some(Secret::new(setup_token(108))), ..Env::default() };
         assert_eq!(resolve(ANTHROPIC, &env, &AuthFile::default()).unwrap().method, Method::OAuth);
+    }
+
+    #[test]
+    fn environment_credentials_are_checked_and_named_by_their_variable() {
+        let env = Env { anthropic_api_key: Some(Secret::new(api_key(60))), ..Env::default() };
+        let cred = resolve(ANTHROPIC, &env, &AuthFile::default()).unwrap();
+        let e = cred.check_before_sending().unwrap_err();
+        assert_eq!(e.var, env::ANTHROPIC_API_KEY);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("ANTHROPIC_API_KEY does not hold a usable credential: the token is 60 characters"),
+            "{text}"
+        );
+        assert!(text.contains("`unset ANTHROPIC_API_KEY`") && text.contains("logging in again cannot help"), "{text}");
+        assert_eq!(text.matches("hint:").count(), 1, "{text}");
+        assert!(!text.contains(&api_key(60)[13..]), "{text}");
+
+        let quoted = format!("'{}'", setup_token(108));
+        let env = Env { claude_code_oauth_token: Some(Secret::new(quoted)), ..Env::default() };
+        let e = resolve(ANTHROPIC, &env, &AuthFile::default()).unwrap().check_before_sending().unwrap_err();
+        assert_eq!(e.var, env::CLAUDE_CODE_OAUTH_TOKEN);
+        assert!(e.problem.contains("wrapped in quotes"), "{e}");
+
+        let env = Env { openai_api_key: Some(Secret::new("sk-a\u{1}b".into())), ..Env::default() };
+        let e = resolve(OPENAI, &env, &AuthFile::default()).unwrap().check_before_sending().unwrap_err();
+        assert_eq!(e.var, env::OPENAI_API_KEY);
+
+        // Good values and stored credentials pass.
+        let env = Env { anthropic_api_key: Some(Secret::new(api_key(108))), ..Env::default() };
+        assert_eq!(resolve(ANTHROPIC, &env, &AuthFile::default()).unwrap().check_before_sending(), Ok(()));
+        let store = store_with(ANTHROPIC, "anything", Method::ApiKey);
+        assert_eq!(resolve(ANTHROPIC, &Env::default(), &store).unwrap().check_before_sending(), Ok(()));
     }
 
     #[test]

@@ -185,7 +185,7 @@ pub struct TurnReport {
 /// One turn, borrowing what the conversation owns.
 pub struct Turn<'a> {
     pub settings: &'a ModelSettings,
-    pub http: &'a ureq::Agent,
+    pub http: &'a crate::http::Client,
     /// `None`: a plain chat, no tools sent.
     pub workbench: Option<&'a Workbench>,
     pub gate: &'a mut dyn Gate,

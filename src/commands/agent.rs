@@ -14,7 +14,6 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::Context;
-use crate::auth::credential::Method;
 use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
 use crate::auth::store::Store;
 use crate::chat::render::Renderer;
@@ -62,7 +61,9 @@ pub struct Turn {
     pub system: Option<String>,
     pub max_tokens: Option<u64>,
     pub extra_headers: Vec<(String, String)>,
-    pub timeouts: crate::http::Timeouts,
+    pub client: crate::http::Client,
+    /// Where `base` came from, for hints.
+    pub base_origin: crate::providers::base_url::Origin,
     pub limits: chat::Limits,
     pub usage: UsageCache,
     pub show_thinking: bool,
@@ -70,6 +71,13 @@ pub struct Turn {
 }
 
 impl Turn {
+    fn protocol(&self) -> Protocol {
+        match self.backend {
+            Backend::Anthropic { .. } => Protocol::Anthropic,
+            Backend::OpenAi { .. } => Protocol::OpenAi,
+        }
+    }
+
     fn credential(&self) -> Option<&ResolvedCredential> {
         match &self.backend {
             Backend::Anthropic { credential, .. } => Some(credential),
@@ -125,6 +133,7 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
         (Protocol::OpenAi, credential) => Backend::OpenAi { credential },
     };
     let base = route.base;
+    let client = ctx.client(&base)?;
     Ok(Turn {
         max_tokens: entry.as_ref().and_then(|e| e.max_tokens),
         extra_headers: config.provider_headers(&choice.provider),
@@ -132,7 +141,8 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
         backend,
         base,
         system: None,
-        timeouts: ctx.timeouts,
+        client,
+        base_origin: route.base_origin,
         limits: chat::Limits {
             max_response_bytes: config.max_response_bytes(),
             max_response_time: config.max_response_time(),
@@ -191,7 +201,7 @@ pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Messag
 }
 
 fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Result<Message, ChatError> {
-    let agent = crate::http::agent(turn.timeouts);
+    let agent = &turn.client;
     let request = ChatRequest {
         model: &turn.choice.model,
         system: turn.system.as_deref(),
@@ -216,13 +226,13 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
                 extra_betas,
                 &turn.extra_headers,
                 &request,
-            );
-            chat::stream(&agent, &http, MessageAccumulator::new, limits, &mut sink)
+            )?;
+            chat::stream(agent, &http, MessageAccumulator::new, limits, &mut sink)
         }
         Backend::OpenAi { credential } => {
             let key = credential.as_ref().map(|c| &c.secret);
-            let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request);
-            chat::stream(&agent, &http, OpenAiAccumulator::new, limits, &mut sink)
+            let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request)?;
+            chat::stream(agent, &http, OpenAiAccumulator::new, limits, &mut sink)
         }
     };
     if !sink.cancelled() {
@@ -305,7 +315,6 @@ pub fn report_stop(answer: &Message) -> ExitCode {
 /// Turns a chat failure into the message a person needs.
 fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
     let anthropic = matches!(turn.backend, Backend::Anthropic { .. });
-    let oauth = turn.credential().is_some_and(|c| c.method == Method::OAuth);
     let who = if anthropic { "Anthropic".to_string() } else { format!("the {} server", turn.choice.provider) };
     match error {
         ChatError::Cancelled => Interrupted.into(),
@@ -324,7 +333,8 @@ fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
                         )
                     })
                     .unwrap_or_default();
-                let window = header("anthropic-ratelimit-unified-representative-claim").unwrap_or("subscription");
+                let window = header("anthropic-ratelimit-unified-representative-claim")
+                    .map_or_else(|| "subscription".to_string(), crate::usage::claim_label);
                 return anyhow::anyhow!(
                     "the {window} usage limit is reached{reset}\nhint: `pincer auth status` shows every window"
                 );
@@ -335,20 +345,18 @@ fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
                     error.summary(),
                     turn.choice.provider
                 ),
-                400 | 403 | 429 if oauth => anyhow::anyhow!(
-                    "Anthropic refused the request ({}){after}\nAnthropic may refuse subscription (setup) tokens outside its own apps.\nhint: an API key always works: `pincer auth login --provider anthropic --api-key`",
-                    error.summary()
-                ),
+                // Refusals of the token's kind arrive as ChatError::Refused; any other status is itself.
+                404 => match crate::providers::base_url::not_found_hint(turn.protocol(), &turn.base, &turn.base_origin)
+                {
+                    Some(hint) => anyhow::anyhow!("{who} answered {}{after}\nhint: {hint}", error.summary()),
+                    None => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
+                },
                 _ => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
             }
         }
-        ChatError::Network { reason, retries } => {
-            let variable = if anthropic { "ANTHROPIC_BASE_URL" } else { "the base URL" };
-            anyhow::anyhow!(
-                "cannot reach {who} at {}: {reason}{}\nhint: check your network, or {variable}",
-                turn.base,
-                retries_note(retries)
-            )
+        ChatError::Network { reason, hint, retries } => {
+            let hint = hint.unwrap_or_else(|| format!("check your network, or {}", turn.base_origin.describe()));
+            anyhow::anyhow!("cannot reach {who} at {}: {reason}{}\nhint: {hint}", turn.base, retries_note(retries))
         }
         other => anyhow::Error::new(other),
     }

@@ -32,13 +32,14 @@ pub fn run(ctx: &Context, args: &LoginArgs, input: &mut Input) -> anyhow::Result
 
     let mut verified = false;
     if provider == ANTHROPIC && method == Method::ApiKey && !args.no_verify {
-        let base = ctx.anthropic_base_url();
-        match anthropic::verify_api_key(&ctx.agent(), &base, &secret) {
+        let base = ctx.anthropic_base_url()?;
+        match anthropic::verify_api_key(&ctx.client(&base)?, &base, &secret) {
             Verification::Valid => verified = true,
             Verification::Rejected(error) => anyhow::bail!(
                 "Anthropic rejected the API key ({})\nnothing was saved\nhint: check that the key is active at console.anthropic.com, or pass --no-verify to save it anyway",
                 error.summary()
             ),
+            Verification::Unsendable(e) => return Err(e.into()),
             Verification::Unverified(reason) => {
                 warn(&format!("could not verify the API key ({reason}); saving it anyway"))
             }

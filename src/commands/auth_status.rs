@@ -1,9 +1,8 @@
 //! `pincer auth status`: each credential (stored or from the environment) and, for Anthropic
 //! subscription tokens, the usage of each rate-limit window.
 //!
-//! Usage problems never make the command fail: a 403 (setup tokens lack the `user:profile`
-//! scope), 401, 429 or network failure is explained in one line, and the figures last seen in
-//! response headers (`usage.json`) are shown instead.
+//! A thin command: it collects the credentials, asks [`crate::usage::status`] for their usage
+//! (the calls and the fresh-or-cached policy live there) and renders the result.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -14,16 +13,15 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use super::Context;
-use crate::auth::credential::{self, Method, SETUP_TOKEN_WARN_AGE_DAYS, mask};
+use crate::auth::credential::{Method, SETUP_TOKEN_WARN_AGE_DAYS, mask};
 use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential, Source};
 use crate::auth::store::Store;
 use crate::cli::StatusArgs;
 use crate::config::Config;
-use crate::providers::anthropic::{self, UsageAnswer};
-use crate::providers::api_error::ApiError;
 use crate::term::style::{BOLD, DIM, YELLOW, paint, stdout_color};
-use crate::usage::cache::{UsageCache, credential_key};
-use crate::usage::{UsageSnapshot, UsageSource, render};
+use crate::usage::cache::UsageCache;
+use crate::usage::status::{self, Remote, UsageReport};
+use crate::usage::{UsageSource, fetch, render};
 
 /// Version of the `--json` shape; bumped only on incompatible changes.
 pub const JSON_VERSION: u32 = 1;
@@ -52,23 +50,6 @@ struct CredentialReport {
     usage: Option<UsageReport>,
 }
 
-#[derive(Debug, Serialize)]
-struct UsageReport {
-    /// `ok`, `scope_missing`, `unauthorized`, `rate_limited`, `unavailable`, `skipped`.
-    state: &'static str,
-    /// One line explaining a state other than `ok`.
-    message: Option<String>,
-    /// The figures shown: fresh from the endpoint when `state` is `ok`, else the last seen.
-    snapshot: Option<UsageSnapshot>,
-    probe: Option<ProbeReport>,
-}
-
-#[derive(Debug, Serialize)]
-struct ProbeReport {
-    ok: bool,
-    error: Option<String>,
-}
-
 pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let store = Store::in_home(&ctx.home);
     let file = store.load()?;
@@ -81,10 +62,21 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let now = Timestamp::now();
+    let cache = UsageCache::in_home(&ctx.home);
+    // Built only when the provider is contacted: `--no-usage` stays free of network set-up.
+    let base = ctx.anthropic_base_url()?;
+    let agent = (!args.no_usage).then(|| ctx.client(&base)).transpose()?;
+    let probe_model = args.probe.then(|| {
+        config
+            .as_ref()
+            .and_then(|c| c.provider_option(ANTHROPIC, "probe_model"))
+            .unwrap_or_else(|| fetch::DEFAULT_PROBE_MODEL.to_string())
+    });
     let mut reports = Vec::new();
     for provider in &providers {
         for (i, cred) in resolve::candidates(provider, &ctx.env, &file).into_iter().enumerate() {
-            let usage = usage_report(ctx, args, config.as_ref(), &cred);
+            let remote = agent.as_ref().map(|agent| Remote { agent, base: &base, probe_model: probe_model.as_deref() });
+            let usage = status::report(&cache, &cred, remote);
             reports.push(credential_report(&cred, i == 0, now, usage));
         }
     }
@@ -122,17 +114,11 @@ fn credential_report(
     {
         warnings.push("this credential has expired: log in again".to_string());
     }
-    if let Source::Env(var) = cred.source
-        && cred.provider == ANTHROPIC
-    {
-        let check = match cred.method {
-            Method::OAuth => credential::check_setup_token(cred.secret.expose()),
-            Method::ApiKey => credential::check_api_key(cred.secret.expose()),
-        };
-        if let Err(e) = check {
-            let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
-            warnings.push(format!("{var} does not look right: {first_line}"));
-        }
+    if let Err(e) = cred.check_before_sending() {
+        warnings.push(format!(
+            "{} does not look right: {}; nothing is sent with it: fix it, or unset it (`unset {}`) to use auth.json",
+            e.var, e.problem, e.var
+        ));
     }
     CredentialReport {
         provider: cred.provider.clone(),
@@ -148,113 +134,6 @@ fn credential_report(
         in_use,
         warnings,
         usage,
-    }
-}
-
-/// Usage for an Anthropic OAuth credential; `None` for credentials that have no subscription windows.
-fn usage_report(
-    ctx: &Context,
-    args: &StatusArgs,
-    config: Option<&Config>,
-    cred: &ResolvedCredential,
-) -> Option<UsageReport> {
-    if cred.provider != ANTHROPIC || cred.method != Method::OAuth {
-        return None;
-    }
-    let cache = UsageCache::in_home(&ctx.home);
-    let key = credential_key(&cred.provider, cred.secret.expose());
-    if args.no_usage {
-        return Some(UsageReport {
-            state: "skipped",
-            message: None,
-            snapshot: cache.get(&key).latest().cloned(),
-            probe: None,
-        });
-    }
-    let agent = ctx.agent();
-    let base = ctx.anthropic_base_url();
-    let probe = args.probe.then(|| {
-        let model = config
-            .and_then(|c| c.provider_option(ANTHROPIC, "probe_model"))
-            .unwrap_or_else(|| anthropic::DEFAULT_PROBE_MODEL.to_string());
-        run_probe(&agent, &base, cred, &model, &cache, &key)
-    });
-
-    let record = |snapshot: &UsageSnapshot| {
-        if let Err(e) = cache.record(&key, snapshot.clone()) {
-            tracing::warn!("cannot update usage.json: {e:#}");
-        }
-    };
-    let cached = |source: Option<UsageSource>| {
-        let entry = cache.get(&key);
-        match source {
-            Some(UsageSource::Headers) => entry.headers,
-            Some(UsageSource::Endpoint) => entry.endpoint,
-            None => entry.latest().cloned(),
-        }
-    };
-    let (state, message, snapshot) = match anthropic::fetch_usage(&agent, &base, &cred.secret) {
-        UsageAnswer::Figures(snapshot) => {
-            record(&snapshot);
-            ("ok", None, Some(snapshot))
-        }
-        UsageAnswer::ScopeMissing(_) => (
-            "scope_missing",
-            Some("Anthropic's usage endpoint needs the user:profile scope, which setup tokens do not have; showing the figures last seen in response headers".to_string()),
-            cached(Some(UsageSource::Headers)),
-        ),
-        UsageAnswer::Unauthorized(e) => (
-            "unauthorized",
-            Some(format!(
-                "the token is invalid or revoked ({}): log in again with `pincer auth login --provider anthropic`",
-                e.summary()
-            )),
-            cached(None),
-        ),
-        UsageAnswer::RateLimited(_) => (
-            "rate_limited",
-            Some("the usage endpoint is rate limiting requests (HTTP 429); showing the last figures seen".to_string()),
-            cached(None),
-        ),
-        UsageAnswer::Failed(reason) | UsageAnswer::Unreachable(reason) => {
-            ("unavailable", Some(format!("usage unavailable: {reason}")), cached(None))
-        }
-    };
-    Some(UsageReport { state, message, snapshot, probe })
-}
-
-fn run_probe(
-    agent: &ureq::Agent,
-    base: &str,
-    cred: &ResolvedCredential,
-    model: &str,
-    cache: &UsageCache,
-    key: &str,
-) -> ProbeReport {
-    match anthropic::probe(agent, base, cred.method, &cred.secret, model) {
-        Err(reason) => ProbeReport { ok: false, error: Some(format!("probe failed: {reason}")) },
-        Ok(answer) => {
-            if let Some(snapshot) = answer.usage
-                && let Err(e) = cache.record(key, snapshot)
-            {
-                tracing::warn!("cannot update usage.json: {e:#}");
-            }
-            match answer.error {
-                None => ProbeReport { ok: true, error: None },
-                Some(e) => ProbeReport { ok: false, error: Some(explain_probe_error(&e)) },
-            }
-        }
-    }
-}
-
-fn explain_probe_error(e: &ApiError) -> String {
-    match e.status {
-        401 => format!("probe refused ({}): the token is invalid or revoked; log in again", e.summary()),
-        400 | 403 | 429 => format!(
-            "probe refused ({}): Anthropic may refuse subscription tokens outside its own apps; an API key always works",
-            e.summary()
-        ),
-        _ => format!("probe failed ({})", e.summary()),
     }
 }
 
@@ -336,12 +215,13 @@ fn render_usage(u: &UsageReport, now: Timestamp, tz: &TimeZone, color: bool) -> 
                     dollars(x.monthly_limit_cents)
                 ));
             }
-            if s.status.as_deref() == Some("rejected") {
+            let exhausted = s.exhausted_windows();
+            if !exhausted.is_empty() {
                 let reset = s.resets_at.map(|t| format!(", resets {}", render::when(t, now, tz))).unwrap_or_default();
-                out.push_str(&format!("  limit reached{reset}\n"));
+                out.push_str(&format!("  limit reached: the {} window{reset}\n", exhausted.join(" and ")));
             }
         }
-        None if u.state != "ok" => {
+        None if u.state != "ok" && u.probe.is_none() => {
             out.push_str(
                 "  usage    no figures seen yet: run `pincer auth status --probe` (uses one token) or chat once\n",
             );

@@ -20,11 +20,17 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn anthropic_base_url(&self) -> String {
-        crate::providers::anthropic::base_url(self.env.anthropic_base_url.as_deref())
+    /// The Anthropic base URL of `auth` calls: `ANTHROPIC_BASE_URL` (validated) or the default.
+    pub fn anthropic_base_url(&self) -> Result<String, crate::exit::UsageError> {
+        use crate::providers::base_url::{Origin, validate};
+        if let Some(url) = &self.env.anthropic_base_url {
+            validate(url, &Origin::Variable(crate::env::ANTHROPIC_BASE_URL))?;
+        }
+        Ok(crate::providers::anthropic::base_url(self.env.anthropic_base_url.as_deref()))
     }
 
-    pub fn agent(&self) -> ureq::Agent {
-        crate::http::agent(self.timeouts)
+    /// The HTTP client for requests to `base`: its proxy, trusted CAs and timeouts.
+    pub fn client(&self, base: &str) -> Result<crate::http::Client, crate::http::SetupError> {
+        crate::http::client(&self.env, self.timeouts, base)
     }
 }

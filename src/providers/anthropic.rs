@@ -1,15 +1,15 @@
-//! Anthropic's API: the one place a credential becomes headers, and the calls `auth` needs
-//! (key verification, the usage endpoint, the rate-limit probe).
+//! Anthropic's API: the one place a credential becomes headers, key verification and the chat
+//! request. The usage endpoint and the rate-limit probe live in [`crate::usage::fetch`], which
+//! builds its headers here.
 
-use jiff::Timestamp;
 use ureq::http::HeaderValue;
 
 use super::api_error::ApiError;
 use super::chat::{ChatRequest, HttpRequest};
+use super::secret_header::{UnsendableCredential, sensitive};
 use crate::auth::credential::Method;
 use crate::http;
 use crate::secret::Secret;
-use crate::usage::{self, UsageSnapshot};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub const API_VERSION: &str = "2023-06-01";
@@ -22,9 +22,6 @@ pub const HEADER_AUTHORIZATION: &str = "authorization";
 pub const HEADER_REQUEST_ID: &str = "request-id";
 pub const PATH_MODELS: &str = "/v1/models";
 pub const PATH_MESSAGES: &str = "/v1/messages";
-pub const PATH_OAUTH_USAGE: &str = "/api/oauth/usage";
-/// The model `auth status --probe` asks for one token, unless config names another.
-pub const DEFAULT_PROBE_MODEL: &str = "claude-haiku-4-5";
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
 /// Anthropic requires `max_tokens`; this is used when the model entry does not set it.
 pub const DEFAULT_MAX_TOKENS: u64 = 8192;
@@ -36,22 +33,23 @@ pub fn base_url(configured: Option<&str>) -> String {
 
 /// The headers that authenticate a request, and the only code that decides them:
 /// a setup token (OAuth) gets `Authorization: Bearer` plus the OAuth beta flag, an API key gets
-/// `x-api-key`; never both. `extra_betas` are merged as a set. Secret values are marked sensitive.
+/// `x-api-key`; never both. `extra_betas` are merged as a set. Secret values are marked sensitive;
+/// one that cannot be a header value is an error, never a placeholder.
 pub fn auth_headers(
     method: Method,
     secret: &Secret<String>,
     extra_betas: &[String],
-) -> Vec<(&'static str, HeaderValue)> {
+) -> Result<Vec<(&'static str, HeaderValue)>, UnsendableCredential> {
     let mut betas: Vec<&str> = Vec::new();
     let mut headers = Vec::with_capacity(3);
     headers.push((HEADER_VERSION, HeaderValue::from_static(API_VERSION)));
     match method {
         Method::OAuth => {
             let bearer = Secret::new(format!("Bearer {}", secret.expose()));
-            headers.push((HEADER_AUTHORIZATION, sensitive(bearer.expose())));
+            headers.push((HEADER_AUTHORIZATION, sensitive(bearer.expose())?));
             betas.push(OAUTH_BETA);
         }
-        Method::ApiKey => headers.push((HEADER_API_KEY, sensitive(secret.expose()))),
+        Method::ApiKey => headers.push((HEADER_API_KEY, sensitive(secret.expose())?)),
     }
     for beta in extra_betas.iter().flat_map(|b| b.split(',')).map(str::trim).filter(|b| !b.is_empty()) {
         if !betas.contains(&beta) {
@@ -63,17 +61,10 @@ pub fn auth_headers(
     {
         headers.push((HEADER_BETA, value));
     }
-    headers
+    Ok(headers)
 }
 
-fn sensitive(value: &str) -> HeaderValue {
-    // Token rules keep secrets to header-safe characters; an env value might not be.
-    let mut v = HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-    v.set_sensitive(true);
-    v
-}
-
-fn with_headers<B>(
+pub(crate) fn with_headers<B>(
     mut request: ureq::RequestBuilder<B>,
     headers: Vec<(&'static str, HeaderValue)>,
 ) -> ureq::RequestBuilder<B> {
@@ -91,15 +82,21 @@ pub enum Verification {
     Rejected(ApiError),
     /// Network failure or an unexpected answer: the key may be fine.
     Unverified(String),
+    /// The key cannot be sent at all.
+    Unsendable(UnsendableCredential),
 }
 
 /// Checks an API key with a free call: `GET /v1/models?limit=1`.
-pub fn verify_api_key(agent: &ureq::Agent, base: &str, key: &Secret<String>) -> Verification {
+pub fn verify_api_key(agent: &http::Client, base: &str, key: &Secret<String>) -> Verification {
     let url = format!("{base}{PATH_MODELS}?limit=1");
     tracing::debug!(%url, "verifying API key");
-    let request = with_headers(agent.get(&url), auth_headers(Method::ApiKey, key, &[]));
+    let headers = match auth_headers(Method::ApiKey, key, &[]) {
+        Ok(headers) => headers,
+        Err(e) => return Verification::Unsendable(e),
+    };
+    let request = with_headers(agent.get(&url), headers);
     match request.call() {
-        Err(e) => Verification::Unverified(http::describe_error(&e)),
+        Err(e) => Verification::Unverified(agent.failure(&e).one_line()),
         Ok(mut response) => {
             let status = response.status().as_u16();
             tracing::debug!(status, "verification answered");
@@ -117,95 +114,6 @@ pub fn verify_api_key(agent: &ureq::Agent, base: &str, key: &Secret<String>) -> 
     }
 }
 
-/// The answer of the usage endpoint.
-#[derive(Debug)]
-pub enum UsageAnswer {
-    Figures(UsageSnapshot),
-    /// 403: the token lacks the `user:profile` scope (every setup token does).
-    ScopeMissing(ApiError),
-    /// 401: invalid, expired or revoked.
-    Unauthorized(ApiError),
-    /// 429: polled too often.
-    RateLimited(ApiError),
-    /// Another status or an unreadable body.
-    Failed(String),
-    /// The server could not be reached.
-    Unreachable(String),
-}
-
-/// `GET /api/oauth/usage` with an OAuth token. Figures come back as percent.
-pub fn fetch_usage(agent: &ureq::Agent, base: &str, token: &Secret<String>) -> UsageAnswer {
-    let url = format!("{base}{PATH_OAUTH_USAGE}");
-    tracing::debug!(%url, "fetching usage");
-    let request =
-        with_headers(agent.get(&url), auth_headers(Method::OAuth, token, &[])).header("accept", "application/json");
-    let mut response = match request.call() {
-        Ok(r) => r,
-        Err(e) => return UsageAnswer::Unreachable(http::describe_error(&e)),
-    };
-    let status = response.status().as_u16();
-    tracing::debug!(status, "usage answered");
-    let request_id = http::header(response.headers(), HEADER_REQUEST_ID).map(str::to_string);
-    let body = match http::read_body(&mut response) {
-        Ok(b) => b,
-        Err(e) => return UsageAnswer::Unreachable(e.to_string()),
-    };
-    if response.status().is_success() {
-        return match usage::endpoint::parse(&body, Timestamp::now()) {
-            Ok(snapshot) => UsageAnswer::Figures(snapshot),
-            Err(e) => UsageAnswer::Failed(format!("unreadable usage answer ({e})")),
-        };
-    }
-    let error = ApiError::parse(status, &body, request_id.as_deref());
-    match status {
-        401 => UsageAnswer::Unauthorized(error),
-        403 => UsageAnswer::ScopeMissing(error),
-        429 => UsageAnswer::RateLimited(error),
-        _ => UsageAnswer::Failed(error.summary()),
-    }
-}
-
-/// What a probe learned.
-#[derive(Debug)]
-pub struct ProbeAnswer {
-    /// Unified rate-limit figures from the response headers, if it had any.
-    pub usage: Option<UsageSnapshot>,
-    /// The error, when the request was refused (headers may still have come with it).
-    pub error: Option<ApiError>,
-}
-
-/// Sends the smallest possible request (`max_tokens: 1`) to read the unified rate-limit headers.
-pub fn probe(
-    agent: &ureq::Agent,
-    base: &str,
-    method: Method,
-    secret: &Secret<String>,
-    model: &str,
-) -> Result<ProbeAnswer, String> {
-    let url = format!("{base}{PATH_MESSAGES}");
-    tracing::debug!(%url, model, "probing rate limits");
-    let body = serde_json::json!({
-        "model": model,
-        "max_tokens": 1,
-        "messages": [{"role": "user", "content": "hi"}],
-    });
-    let request = with_headers(agent.post(&url), auth_headers(method, secret, &[]))
-        .header("content-type", "application/json")
-        .header("accept", "application/json");
-    let mut response = request.send(body.to_string().as_bytes()).map_err(|e| http::describe_error(&e))?;
-    let status = response.status().as_u16();
-    tracing::debug!(status, "probe answered");
-    let usage = usage::headers::parse(http::header_pairs(response.headers()), Timestamp::now());
-    let error = if response.status().is_success() {
-        None
-    } else {
-        let request_id = http::header(response.headers(), HEADER_REQUEST_ID).map(str::to_string);
-        let body = http::read_body(&mut response).unwrap_or_default();
-        Some(ApiError::parse(status, &body, request_id.as_deref()))
-    };
-    Ok(ProbeAnswer { usage, error })
-}
-
 /// The streaming chat request: `POST {base}/v1/messages` with `stream: true`.
 pub fn chat_request(
     base: &str,
@@ -214,7 +122,7 @@ pub fn chat_request(
     extra_betas: &[String],
     extra_headers: &[(String, String)],
     request: &ChatRequest<'_>,
-) -> HttpRequest {
+) -> Result<HttpRequest, UnsendableCredential> {
     let mut body = serde_json::json!({
         "model": request.model,
         "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
@@ -232,9 +140,9 @@ pub fn chat_request(
         body["temperature"] = serde_json::json!(t);
     }
     let mut headers: Vec<(String, HeaderValue)> =
-        auth_headers(method, secret, extra_betas).into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        auth_headers(method, secret, extra_betas)?.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     headers.extend(extra_headers.iter().filter_map(|(n, v)| Some((n.clone(), HeaderValue::from_str(v).ok()?))));
-    HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() }
+    Ok(HttpRequest { url: format!("{base}{PATH_MESSAGES}"), headers, body: body.to_string() })
 }
 
 /// The prompt-cache marker: everything up to a block carrying it is cached for a few minutes.
@@ -289,7 +197,8 @@ mod tests {
         };
         let secret = Secret::new("k".to_string());
         let body: serde_json::Value =
-            serde_json::from_str(&chat_request("http://h", Method::ApiKey, &secret, &[], &[], &request).body).unwrap();
+            serde_json::from_str(&chat_request("http://h", Method::ApiKey, &secret, &[], &[], &request).unwrap().body)
+                .unwrap();
         assert_eq!(body["tools"][0].get(CACHE_CONTROL), None);
         assert_eq!(body["tools"][1][CACHE_CONTROL]["type"], EPHEMERAL);
         assert_eq!(body["system"][0]["text"], "sys");
@@ -297,7 +206,8 @@ mod tests {
         assert_eq!(body["messages"][0]["content"][0][CACHE_CONTROL]["type"], EPHEMERAL);
         request.tools = &[];
         let body: serde_json::Value =
-            serde_json::from_str(&chat_request("http://h", Method::ApiKey, &secret, &[], &[], &request).body).unwrap();
+            serde_json::from_str(&chat_request("http://h", Method::ApiKey, &secret, &[], &[], &request).unwrap().body)
+                .unwrap();
         assert_eq!(body["system"], "sys");
         assert_eq!(body.get("tools"), None);
         assert_eq!(body["messages"][0]["content"][0].get(CACHE_CONTROL), None);
@@ -309,7 +219,7 @@ mod tests {
 
     #[test]
     fn oauth_gets_bearer_and_beta_never_api_key() {
-        let h = auth_headers(Method::OAuth, &Secret::new("sk-ant-oat01-x".into()), &[]);
+        let h = auth_headers(Method::OAuth, &Secret::new("sk-ant-oat01-x".into()), &[]).unwrap();
         assert_eq!(names(&h), [HEADER_VERSION, HEADER_AUTHORIZATION, HEADER_BETA]);
         assert_eq!(h[1].1.to_str().unwrap(), "Bearer sk-ant-oat01-x");
         assert!(h[1].1.is_sensitive());
@@ -318,7 +228,7 @@ mod tests {
 
     #[test]
     fn api_key_gets_x_api_key_never_bearer() {
-        let h = auth_headers(Method::ApiKey, &Secret::new("sk-ant-api03-x".into()), &[]);
+        let h = auth_headers(Method::ApiKey, &Secret::new("sk-ant-api03-x".into()), &[]).unwrap();
         assert_eq!(names(&h), [HEADER_VERSION, HEADER_API_KEY]);
         assert_eq!(h[1].1.to_str().unwrap(), "sk-ant-api03-x");
         assert!(h[1].1.is_sensitive());
@@ -327,10 +237,17 @@ mod tests {
     #[test]
     fn extra_betas_merge_as_a_set() {
         let extra = vec!["a-1, oauth-2025-04-20".to_string(), "b-2".into(), "a-1".into()];
-        let h = auth_headers(Method::OAuth, &Secret::new("t".into()), &extra);
+        let h = auth_headers(Method::OAuth, &Secret::new("t".into()), &extra).unwrap();
         assert_eq!(h.last().unwrap().1.to_str().unwrap(), "oauth-2025-04-20,a-1,b-2");
-        let h = auth_headers(Method::ApiKey, &Secret::new("k".into()), &extra);
+        let h = auth_headers(Method::ApiKey, &Secret::new("k".into()), &extra).unwrap();
         assert_eq!(h.last().unwrap().1.to_str().unwrap(), "a-1,oauth-2025-04-20,b-2");
+    }
+
+    #[test]
+    fn an_unsendable_secret_is_an_error_never_a_placeholder() {
+        for method in [Method::OAuth, Method::ApiKey] {
+            assert_eq!(auth_headers(method, &Secret::new("sk-ant-api03-a\nb".into()), &[]), Err(UnsendableCredential));
+        }
     }
 
     #[test]

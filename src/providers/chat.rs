@@ -15,6 +15,7 @@ use super::anthropic_stream::{MessageAccumulator, StreamError};
 use super::api_error::ApiError;
 use super::message::{ChatMessage, Message, StreamEvent, ToolSpec};
 use super::openai_stream::OpenAiAccumulator;
+use super::refusal::{self, SubscriptionRefused};
 use super::retry::{self, Decision, Failure};
 use super::sse::{SseError, SseEvent, SseParser};
 use crate::http;
@@ -95,7 +96,7 @@ pub enum ChatError {
     Api { error: ApiError, headers: Vec<(String, String)>, retries: u32 },
     /// The server could not be reached, after any retries.
     #[error("{reason}")]
-    Network { reason: String, retries: u32 },
+    Network { reason: String, hint: Option<String>, retries: u32 },
     /// A redirect, which pincer never follows with a credential.
     #[error(
         "the server answered HTTP {status}, a redirect to {location}; pincer does not follow redirects, so credentials never go elsewhere\nhint: set the base URL to the final address"
@@ -128,6 +129,12 @@ pub enum ChatError {
     /// Writing the answer failed (e.g. stdout closed).
     #[error(transparent)]
     Output(std::io::Error),
+    /// A subscription token refused for its kind (never retried).
+    #[error(transparent)]
+    Refused(#[from] super::refusal::SubscriptionRefused),
+    /// The credential cannot be a header value; nothing was sent.
+    #[error(transparent)]
+    Unsendable(#[from] super::secret_header::UnsendableCredential),
 }
 
 /// Limits that keep a hostile or broken server from holding pincer forever or filling memory.
@@ -158,7 +165,7 @@ impl Default for Limits {
 
 /// Sends `request`, retrying failures before any output, then streams the answer into `sink`.
 pub fn stream<D: Decoder>(
-    agent: &ureq::Agent,
+    agent: &http::Client,
     request: &HttpRequest,
     new_decoder: impl Fn() -> D,
     limits: Limits,
@@ -175,12 +182,18 @@ pub fn stream<D: Decoder>(
         }
         let (wait, reason) = match req.send(request.body.as_bytes()) {
             Err(e) => {
-                let reason = http::describe_error(&e);
-                tracing::debug!(%reason, "chat request failed");
-                match retry::decide(&Failure::Connection, retries, max_retries, Timestamp::now(), retry::clock_jitter())
-                {
-                    Decision::GiveUp => return Err(ChatError::Network { reason, retries }),
-                    Decision::Retry(wait) => (wait, reason),
+                let failure = agent.failure(&e);
+                tracing::debug!(reason = %failure.reason, "chat request failed");
+                let decision = if failure.retry {
+                    retry::decide(&Failure::Connection, retries, max_retries, Timestamp::now(), retry::clock_jitter())
+                } else {
+                    Decision::GiveUp
+                };
+                match decision {
+                    Decision::GiveUp => {
+                        return Err(ChatError::Network { reason: failure.reason, hint: failure.hint, retries });
+                    }
+                    Decision::Retry(wait) => (wait, failure.reason),
                 }
             }
             Ok(mut response) => {
@@ -203,6 +216,10 @@ pub fn stream<D: Decoder>(
                 let request_id = http::header(response.headers(), "request-id").map(str::to_string);
                 let bytes = http::read_body(&mut response).unwrap_or_default();
                 let error = ApiError::parse(status, &bytes, request_id.as_deref());
+                // A refusal of the token's kind cannot be waited out.
+                if let Some(refusal) = refusal::classify(&error) {
+                    return Err(SubscriptionRefused { refusal, error }.into());
+                }
                 let failure = Failure::Status { status, headers: &headers };
                 match retry::decide(&failure, retries, max_retries, Timestamp::now(), retry::clock_jitter()) {
                     Decision::GiveUp => return Err(ChatError::Api { error, headers, retries }),

@@ -8,6 +8,7 @@ use ureq::http::HeaderValue;
 use super::ContentBlock;
 use super::chat::{ChatRequest, HttpRequest};
 use super::message::Role;
+use super::secret_header::{UnsendableCredential, sensitive};
 use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -25,7 +26,7 @@ pub fn chat_request(
     key: Option<&Secret<String>>,
     extra_headers: &[(String, String)],
     request: &ChatRequest<'_>,
-) -> HttpRequest {
+) -> Result<HttpRequest, UnsendableCredential> {
     let mut messages: Vec<Value> = Vec::with_capacity(request.messages.len() + 1);
     if let Some(system) = request.system {
         messages.push(json!({"role": "system", "content": system}));
@@ -58,14 +59,11 @@ pub fn chat_request(
     }
     let mut headers = Vec::new();
     let bearer = key.map(|k| Secret::new(format!("Bearer {}", k.expose())));
-    if let Some(bearer) = &bearer
-        && let Ok(mut value) = HeaderValue::from_str(bearer.expose())
-    {
-        value.set_sensitive(true);
-        headers.push(("authorization".to_string(), value));
+    if let Some(bearer) = &bearer {
+        headers.push(("authorization".to_string(), sensitive(bearer.expose())?));
     }
     headers.extend(extra_headers.iter().filter_map(|(n, v)| Some((n.clone(), HeaderValue::from_str(v).ok()?))));
-    HttpRequest { url: format!("{base}{PATH_CHAT_COMPLETIONS}"), headers, body: body.to_string() }
+    Ok(HttpRequest { url: format!("{base}{PATH_CHAT_COMPLETIONS}"), headers, body: body.to_string() })
 }
 
 /// Text blocks joined, the way every OpenAI-compatible server reads `content`.
@@ -143,7 +141,7 @@ mod tests {
             temperature: Some(0.0),
             tools: &[],
         };
-        let http = chat_request("http://h/v1", None, &[], &req);
+        let http = chat_request("http://h/v1", None, &[], &req).unwrap();
         assert_eq!(http.url, "http://h/v1/chat/completions");
         assert!(http.headers.is_empty(), "no key, no authorization header");
         let body: Value = serde_json::from_str(&http.body).unwrap();
@@ -154,11 +152,14 @@ mod tests {
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert!(body.get("max_tokens").is_none());
         let key = Secret::new("sk-local".to_string());
-        let http = chat_request("http://h/v1", Some(&key), &[("x-org".into(), "o".into())], &req);
+        let http = chat_request("http://h/v1", Some(&key), &[("x-org".into(), "o".into())], &req).unwrap();
         assert_eq!(http.headers[0].0, "authorization");
         assert_eq!(http.headers[0].1.to_str().unwrap(), "Bearer sk-local");
         assert!(http.headers[0].1.is_sensitive());
         assert_eq!(http.headers[1].0, "x-org");
+        // A key that is not a header value is an error, never silently dropped.
+        let bad = Secret::new("sk-a\nb".to_string());
+        assert_eq!(chat_request("http://h/v1", Some(&bad), &[], &req).err(), Some(UnsendableCredential));
     }
 
     #[test]
@@ -201,7 +202,7 @@ mod tests {
             temperature: None,
             tools: &tools,
         };
-        let body: Value = serde_json::from_str(&chat_request("http://h/v1", None, &[], &req).body).unwrap();
+        let body: Value = serde_json::from_str(&chat_request("http://h/v1", None, &[], &req).unwrap().body).unwrap();
         assert_eq!(
             body["messages"],
             json!([

@@ -2,15 +2,18 @@
 //! and for `pincer models`.
 //!
 //! Base URL: the model entry's `base_url`, then the provider's variable (`ANTHROPIC_BASE_URL`,
-//! `OPENAI_BASE_URL`) or, for a named provider, `[providers.NAME] base_url`, then the default.
-//! Credential: the ordered chain of [`crate::auth::resolve`] (environment, then `auth.json`).
+//! `OPENAI_BASE_URL`) or, for a named provider, `[providers.NAME] base_url`, then the default;
+//! validated here, before anything is sent, and kept with its origin for messages.
+//! Credential: the ordered chain of [`crate::auth::resolve`] (environment, then `auth.json`); one
+//! from the environment is checked against the token rules here, before any request is built.
 
 use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential};
 use crate::auth::store::AuthFile;
 use crate::config::Config;
-use crate::env::Env;
+use crate::env::{self, Env};
 use crate::exit::UsageError;
 use crate::providers::anthropic_stream::MessageAccumulator;
+use crate::providers::base_url::{self, Origin};
 use crate::providers::chat::{self, ChatError, ChatRequest, Limits, Sink};
 use crate::providers::message::Message;
 use crate::providers::model_id::ModelChoice;
@@ -29,6 +32,8 @@ pub struct Route {
     pub protocol: Protocol,
     pub base: String,
     pub credential: Option<ResolvedCredential>,
+    /// Where `base` came from, for messages.
+    pub base_origin: Origin,
 }
 
 impl Route {
@@ -45,22 +50,47 @@ impl Route {
 pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile) -> anyhow::Result<Route> {
     let entry_base = choice.entry.as_ref().and_then(|e| e.base_url.as_deref());
     let credential = resolve::resolve(&choice.provider, env, store);
-    let (protocol, base) = match choice.provider.as_str() {
-        ANTHROPIC => (Protocol::Anthropic, anthropic::base_url(entry_base.or(env.anthropic_base_url.as_deref()))),
-        OPENAI => (Protocol::OpenAi, openai::base_url(entry_base.or(env.openai_base_url.as_deref()))),
+    if let Some(credential) = &credential {
+        credential.check_before_sending()?;
+    }
+    let from_entry = |base: &str| {
+        let model = choice.entry.as_ref().map(|e| e.name.clone()).unwrap_or_default();
+        (base.to_string(), Origin::ModelEntry { model, file: config.path().to_path_buf() })
+    };
+    let from_variable =
+        |value: &Option<String>, var: &'static str| value.as_ref().map(|v| (v.clone(), Origin::Variable(var)));
+    let (protocol, configured) = match choice.provider.as_str() {
+        ANTHROPIC => (
+            Protocol::Anthropic,
+            entry_base.map(from_entry).or_else(|| from_variable(&env.anthropic_base_url, env::ANTHROPIC_BASE_URL)),
+        ),
+        OPENAI => (
+            Protocol::OpenAi,
+            entry_base.map(from_entry).or_else(|| from_variable(&env.openai_base_url, env::OPENAI_BASE_URL)),
+        ),
         named => {
-            let declared = config.provider_option(named, "base_url");
-            let Some(base) = entry_base.map(str::to_string).or(declared) else {
+            let declared = config.provider_option(named, "base_url").map(|base| {
+                (base, Origin::ProviderEntry { provider: named.to_string(), file: config.path().to_path_buf() })
+            });
+            let Some(configured) = entry_base.map(from_entry).or(declared) else {
                 return Err(UsageError(format!(
                     "unknown provider `{named}`\nhint: declare it in {} as [providers.{named}] with a base_url",
                     config.path().display()
                 ))
                 .into());
             };
-            (Protocol::OpenAi, base.trim_end_matches('/').to_string())
+            (Protocol::OpenAi, Some(configured))
         }
     };
-    Ok(Route { protocol, base, credential })
+    let (base, base_origin) = match (protocol, configured) {
+        (_, Some((base, origin))) => {
+            base_url::validate(&base, &origin)?;
+            (base.trim_end_matches('/').to_string(), origin)
+        }
+        (Protocol::Anthropic, None) => (anthropic::base_url(None), Origin::Default),
+        (Protocol::OpenAi, None) => (openai::base_url(None), Origin::Default),
+    };
+    Ok(Route { protocol, base, credential, base_origin })
 }
 
 /// A model endpoint ready to call: the route, the credential, and what every request to it
@@ -80,7 +110,7 @@ impl Endpoint {
     /// Sends one request and streams its answer into `sink`.
     pub fn stream(
         &self,
-        agent: &ureq::Agent,
+        agent: &crate::http::Client,
         request: &ChatRequest<'_>,
         limits: Limits,
         sink: &mut dyn Sink,
@@ -95,12 +125,12 @@ impl Endpoint {
                     &self.extra_betas,
                     &self.extra_headers,
                     request,
-                );
+                )?;
                 chat::stream(agent, &http, MessageAccumulator::new, limits, sink)
             }
             Protocol::OpenAi => {
                 let key = self.credential.as_ref().map(|c| &c.secret);
-                let http = openai::chat_request(&self.base, key, &self.extra_headers, request);
+                let http = openai::chat_request(&self.base, key, &self.extra_headers, request)?;
                 chat::stream(agent, &http, OpenAiAccumulator::new, limits, sink)
             }
         }

@@ -63,7 +63,8 @@ impl UsageCache {
         self.read().credentials.remove(key).unwrap_or_default()
     }
 
-    /// Stores a snapshot as the newest of its source for `key`.
+    /// Stores a snapshot as the newest of its source for `key`; header figures are merged into
+    /// the ones already known (see [`UsageSnapshot::merge_headers`]).
     pub fn record(&self, key: &str, snapshot: UsageSnapshot) -> anyhow::Result<()> {
         if let Some(dir) = self.path.parent() {
             fsutil::ensure_private_dir(dir)?;
@@ -72,9 +73,11 @@ impl UsageCache {
         let mut file = self.read();
         file.version = SCHEMA_VERSION;
         let entry = file.credentials.entry(key.to_string()).or_default();
-        match snapshot.source {
-            UsageSource::Endpoint => entry.endpoint = Some(snapshot),
-            UsageSource::Headers => entry.headers = Some(snapshot),
+        match (snapshot.source, &mut entry.headers) {
+            (UsageSource::Endpoint, _) => entry.endpoint = Some(snapshot),
+            // Headers update the windows they carry and keep the others.
+            (UsageSource::Headers, Some(known)) => known.merge_headers(snapshot),
+            (UsageSource::Headers, None) => entry.headers = Some(snapshot),
         }
         let mut json = serde_json::to_vec_pretty(&file).context("cannot encode usage")?;
         json.push(b'\n');
@@ -114,6 +117,7 @@ mod tests {
                 percent: Some(pct),
                 resets_at: None,
                 status: None,
+                severity: None,
             }],
             extra_usage: None,
             status: None,
@@ -134,6 +138,29 @@ mod tests {
         assert_eq!(got.headers.as_ref().unwrap().windows[0].percent, Some(10.0));
         assert_eq!(got.latest().unwrap().source, UsageSource::Endpoint);
         assert!(cache.get("other").latest().is_none());
+    }
+
+    #[test]
+    fn header_figures_update_their_windows_and_keep_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = UsageCache::in_home(dir.path());
+        let mut both = snap(UsageSource::Headers, "2026-01-01T00:00:00Z", 10.0);
+        let mut weekly = both.windows[0].clone();
+        weekly.id = "seven_day".into();
+        weekly.percent = Some(60.0);
+        both.windows.push(weekly);
+        cache.record("k", both).unwrap();
+        // A 429 carrying only the 5-hour window, now used up.
+        let mut limited = snap(UsageSource::Headers, "2026-01-01T01:00:00Z", 100.0);
+        limited.status = Some("rejected".into());
+        limited.windows[0].status = Some("rejected".into());
+        cache.record("k", limited).unwrap();
+        let got = cache.get("k").headers.unwrap();
+        let pct: Vec<(String, Option<f64>)> = got.windows.iter().map(|w| (w.id.clone(), w.percent)).collect();
+        assert_eq!(pct, [("five_hour".to_string(), Some(100.0)), ("seven_day".to_string(), Some(60.0))]);
+        assert_eq!(got.status.as_deref(), Some("rejected"));
+        assert_eq!(got.seen_at, "2026-01-01T01:00:00Z".parse::<jiff::Timestamp>().unwrap());
+        assert_eq!(got.exhausted_windows(), ["5-hour"]);
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub fn parse(body: &[u8], seen_at: Timestamp) -> Result<UsageSnapshot, serde_jso
             percent: obj.get("utilization").and_then(number),
             resets_at: obj.get("resets_at").and_then(timestamp),
             status: None,
+            severity: None,
         });
     }
     if let Some(limits) = root.get("limits").and_then(Value::as_array) {
@@ -63,22 +64,33 @@ pub fn parse(body: &[u8], seen_at: Timestamp) -> Result<UsageSnapshot, serde_jso
     })
 }
 
-/// One `limits[]` entry as a window; `None` when it has no kind.
+/// One `limits[]` entry as a window; `None` when it has no kind. Labels are built from the
+/// entry itself, not from a list of known kinds: the period from `kind`/`group` (`session` is the
+/// 5-hour window, `weekly…` the 7-day ones), then what the window is scoped to
+/// (`scope.model.display_name`, else its id, else `scope.surface`). An unknown period keeps its
+/// kind's words, so a new kind still reads sensibly.
 fn limit_window(entry: &Map<String, Value>) -> Option<Window> {
     let kind = entry.get("kind").and_then(Value::as_str)?;
+    let group = entry.get("group").and_then(Value::as_str);
     let scope = entry.get("scope").and_then(Value::as_object);
     let scope_name = scope.and_then(|s| {
         let model = s.get("model").and_then(Value::as_object);
         model
-            .and_then(|m| m.get("display_name").or_else(|| m.get("id")).and_then(Value::as_str))
+            .and_then(|m| m.get("display_name").and_then(Value::as_str).or_else(|| m.get("id").and_then(Value::as_str)))
             .or_else(|| s.get("surface").and_then(Value::as_str))
     });
-    let (id, label) = match (kind, scope_name) {
-        ("session", _) => ("five_hour".to_string(), "5-hour".to_string()),
-        ("weekly_all", _) => ("seven_day".to_string(), "7-day".to_string()),
-        ("weekly_scoped", Some(name)) => (format!("seven_day_{}", slug(name)), format!("7-day {name}")),
-        (other, Some(name)) => (format!("{other}_{}", slug(name)), format!("{} {name}", other.replace('_', " "))),
-        (other, None) => (other.to_string(), other.replace('_', " ")),
+    let period = if kind == "session" || group == Some("session") {
+        Some(("five_hour", "5-hour"))
+    } else if kind.starts_with("weekly") || group == Some("weekly") {
+        Some(("seven_day", "7-day"))
+    } else {
+        None
+    };
+    let (id, label) = match (period, scope_name) {
+        (Some((id, label)), None) => (id.to_string(), label.to_string()),
+        (Some((id, label)), Some(name)) => (format!("{id}_{}", slug(name)), format!("{label} {name}")),
+        (None, Some(name)) => (format!("{kind}_{}", slug(name)), format!("{} {name}", kind.replace('_', " "))),
+        (None, None) => (kind.to_string(), kind.replace('_', " ")),
     };
     Some(Window {
         id,
@@ -86,6 +98,7 @@ fn limit_window(entry: &Map<String, Value>) -> Option<Window> {
         percent: entry.get("percent").and_then(number),
         resets_at: entry.get("resets_at").and_then(timestamp),
         status: None,
+        severity: entry.get("severity").and_then(Value::as_str).map(str::to_string),
     })
 }
 
@@ -94,7 +107,7 @@ fn slug(name: &str) -> String {
 }
 
 /// `five_hour` → `5-hour`, `seven_day_opus` → `7-day Opus`, anything else readable.
-fn label_for_key(key: &str) -> String {
+pub(crate) fn label_for_key(key: &str) -> String {
     let (head, rest) = if let Some(rest) = key.strip_prefix("five_hour") {
         ("5-hour", rest)
     } else if let Some(rest) = key.strip_prefix("seven_day") {
@@ -211,6 +224,24 @@ mod tests {
         assert_eq!(window(&s, "seven_day_cowork").resets_at, None);
         assert_eq!(window(&s, "brand_new_kind").label, "brand new kind");
         assert_eq!(s.windows.len(), 5);
+        assert_eq!(window(&s, "seven_day").severity.as_deref(), Some("normal"));
+    }
+
+    #[test]
+    fn limits_labels_are_built_from_the_entry_not_a_list_of_kinds() {
+        let body = br#"{"limits": [
+            {"kind": "weekly_model", "group": "weekly", "percent": 40, "severity": "warning",
+             "scope": {"model": {"display_name": "Opus", "id": "claude-opus-4-8"}}},
+            {"kind": "weekly_scoped", "percent": 2, "scope": {"model": {"display_name": null, "id": "claude-haiku-4-5"}}},
+            {"kind": "session_scoped", "group": "session", "percent": 9, "scope": {"surface": "routines"}},
+            {"kind": "monthly_tokens", "percent": 1, "scope": {"model": {"display_name": "Sonnet"}}}
+        ]}"#;
+        let s = parse(body, now()).unwrap();
+        let opus = window(&s, "seven_day_opus");
+        assert_eq!((opus.label.as_str(), opus.severity.as_deref()), ("7-day Opus", Some("warning")));
+        assert_eq!(window(&s, "seven_day_claude_haiku_4_5").label, "7-day claude-haiku-4-5");
+        assert_eq!(window(&s, "five_hour_routines").label, "5-hour routines");
+        assert_eq!(window(&s, "monthly_tokens_sonnet").label, "monthly tokens Sonnet");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! Names seen in traffic: `…-status`, `…-reset`, `…-representative-claim`, and per window
 //! (`5h`, `7d`, `7d_oi`, `overage`, …) `…-<window>-utilization`, `…-<window>-reset`,
-//! `…-<window>-status`. Unknown names are ignored; a new window code still shows up, by its code.
+//! `…-<window>-status`. Only `5h` and `7d` have a known meaning (they line up with the usage
+//! endpoint's `five_hour` / `seven_day`); every other family (`7d_oi`, `overage`, one that appears
+//! tomorrow) is kept as a window shown by its raw code, never dropped or given a guessed name.
 
 use jiff::Timestamp;
 
@@ -65,7 +67,7 @@ fn window_mut<'w>(windows: &'w mut Vec<Window>, code: &str) -> &'w mut Window {
     if let Some(i) = windows.iter().position(|w| w.id == id) {
         return &mut windows[i];
     }
-    windows.push(Window { id, label, percent: None, resets_at: None, status: None });
+    windows.push(Window { id, label, percent: None, resets_at: None, status: None, severity: None });
     windows.last_mut().expect("just pushed")
 }
 
@@ -74,8 +76,6 @@ fn window_names(code: &str) -> (String, String) {
     match code {
         "5h" => ("five_hour".into(), "5-hour".into()),
         "7d" => ("seven_day".into(), "7-day".into()),
-        "7d_oi" => ("seven_day_overage".into(), "7-day incl. overage".into()),
-        "overage" => ("overage".into(), "overage".into()),
         other => (other.to_string(), other.to_string()),
     }
 }
@@ -120,7 +120,8 @@ mod tests {
         assert_eq!(s.representative_claim.as_deref(), Some("five_hour"));
         assert_eq!(s.resets_at, Some(Timestamp::from_second(1754179200).unwrap()));
         let ids: Vec<&str> = s.windows.iter().map(|w| w.id.as_str()).collect();
-        assert_eq!(ids, ["five_hour", "seven_day", "seven_day_overage"]);
+        assert_eq!(ids, ["five_hour", "seven_day", "7d_oi"], "unknown families are kept, by their code");
+        assert_eq!(s.windows[2].label, "7d_oi");
         let pct: Vec<f64> = s.windows.iter().map(|w| w.percent.unwrap()).collect();
         assert!(
             (pct[0] - 42.0).abs() < 1e-9 && (pct[1] - 69.0).abs() < 1e-9 && (pct[2] - 102.0).abs() < 1e-9,
@@ -128,6 +129,21 @@ mod tests {
         );
         assert_eq!(s.windows[0].status.as_deref(), Some("allowed"));
         assert_eq!(s.windows[0].resets_at, Some(Timestamp::from_second(1754179200).unwrap()));
+    }
+
+    #[test]
+    fn a_family_known_only_by_status_or_reset_is_still_a_window() {
+        let s = parse(
+            [
+                ("anthropic-ratelimit-unified-overage-status", "rejected"),
+                ("anthropic-ratelimit-unified-xyz_9-reset", "4070908800"),
+            ],
+            now(),
+        )
+        .unwrap();
+        let ids: Vec<&str> = s.windows.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["overage", "xyz_9"]);
+        assert_eq!(s.windows[0].status.as_deref(), Some("rejected"));
     }
 
     #[test]

@@ -10,8 +10,10 @@
 
 pub mod cache;
 pub mod endpoint;
+pub mod fetch;
 pub mod headers;
 pub mod render;
+pub mod status;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,9 @@ pub struct Window {
     /// `allowed`, `allowed_warning`, `rejected`, when the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// `normal`, `warning`, … from a `limits[]` entry of the usage endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
 }
 
 /// Pay-as-you-go credit on top of the subscription (`extra_usage`), in cents.
@@ -69,6 +74,48 @@ pub struct UsageSnapshot {
     /// When the binding window resets, from the headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<Timestamp>,
+}
+
+/// Words for a window named by the headers' `representative-claim` (`five_hour` → `5-hour`,
+/// `seven_day_overage_included` → `7-day Overage Included`); unknown names stay as they are.
+pub fn claim_label(claim: &str) -> String {
+    endpoint::label_for_key(claim)
+}
+
+impl UsageSnapshot {
+    /// The windows that are used up, by label: from the windows' own status, else the binding
+    /// window the headers name.
+    pub fn exhausted_windows(&self) -> Vec<String> {
+        let rejected: Vec<String> =
+            self.windows.iter().filter(|w| w.status.as_deref() == Some("rejected")).map(|w| w.label.clone()).collect();
+        if !rejected.is_empty() || self.status.as_deref() != Some("rejected") {
+            return rejected;
+        }
+        self.representative_claim.as_deref().map(claim_label).into_iter().collect()
+    }
+
+    /// Newer header figures over older ones: windows the new snapshot carries replace theirs,
+    /// the others are kept (a 429 often carries only the window that binds). The overall fields
+    /// are taken from `newer` where it has them.
+    pub fn merge_headers(&mut self, newer: UsageSnapshot) {
+        for window in newer.windows {
+            match self.windows.iter_mut().find(|w| w.id == window.id) {
+                Some(old) => *old = window,
+                None => self.windows.push(window),
+            }
+        }
+        sort_windows(&mut self.windows);
+        self.seen_at = newer.seen_at;
+        if newer.status.is_some() {
+            self.status = newer.status;
+        }
+        if newer.representative_claim.is_some() {
+            self.representative_claim = newer.representative_claim;
+        }
+        if newer.resets_at.is_some() {
+            self.resets_at = newer.resets_at;
+        }
+    }
 }
 
 /// Orders windows the way people read them: 5-hour, 7-day, then the rest by id.

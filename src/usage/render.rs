@@ -16,7 +16,8 @@ const LABEL_WIDTH: usize = 20;
 pub fn windows(windows: &[Window], now: Timestamp, tz: &TimeZone, color: bool) -> String {
     let mut out = String::new();
     for w in windows {
-        let label = format!("{:<LABEL_WIDTH$}", w.label);
+        // Labels may come from the server (`scope.model.display_name`): untrusted text.
+        let label = format!("{:<LABEL_WIDTH$}", crate::term::sanitize::sanitize(&w.label));
         let (bar, pct) = match w.percent {
             Some(p) => {
                 let ansi = if p >= CRITICAL_PERCENT {
@@ -34,8 +35,9 @@ pub fn windows(windows: &[Window], now: Timestamp, tz: &TimeZone, color: bool) -
             Some(t) => format!("  resets {}", when(t, now, tz)),
             None => String::new(),
         };
-        let status = match w.status.as_deref() {
-            Some("rejected") => "  (limit reached)".to_string(),
+        let status = match (w.status.as_deref(), w.severity.as_deref()) {
+            (Some("rejected"), _) => "  (limit reached)".to_string(),
+            (_, Some(severity)) if severity != "normal" => format!("  ({})", crate::term::sanitize::sanitize(severity)),
             _ => String::new(),
         };
         out.push_str(&format!("  {label} {bar} {pct}{reset}{status}\n"));
@@ -112,6 +114,7 @@ mod tests {
             percent: Some(42.0),
             resets_at: None,
             status: None,
+            severity: None,
         };
         let line = windows(&[w], Timestamp::UNIX_EPOCH, &TimeZone::UTC, false);
         assert!(line.contains(" 42%"), "{line}");
