@@ -3,3 +3,4 @@
 pub mod render;
 pub mod repl;
 pub mod session;
+pub mod keep;

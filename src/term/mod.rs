@@ -4,3 +4,6 @@ pub mod interrupt;
 pub mod prompt;
 pub mod sanitize;
 pub mod style;
+pub mod hidden;
+pub mod output;
+pub mod stdin_message;
