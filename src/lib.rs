@@ -17,10 +17,10 @@ pub mod exit;
 pub mod fsutil;
 pub mod http;
 pub mod providers;
+pub mod secret_scan;
 pub mod term;
 pub mod tools;
 pub mod usage;
-pub mod secret_scan;
 
 use std::process::ExitCode;
 

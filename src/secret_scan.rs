@@ -73,11 +73,17 @@ const fn rule(kind: Kind, prefixes: &'static [&'static str], chars: Chars, min: 
 const RULES: &[Rule] = &[
     rule("an Anthropic key or token", &["sk-ant-"], Chars::Token, 32),
     rule("an OpenRouter key", &["sk-or-v1-"], Chars::Hex, 32),
-    Rule { shape: Shape::Mixed, ..rule("an OpenAI key", &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"], Chars::Token, 32) },
+    Rule {
+        shape: Shape::Mixed,
+        ..rule("an OpenAI key", &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"], Chars::Token, 32)
+    },
     rule("a GitHub token", &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], Chars::Alnum, 36),
     rule("a GitHub token", &["github_pat_"], Chars::Word, 40),
     Rule { exact: true, ..rule("an AWS access key ID", &["AKIA", "ASIA"], Chars::UpperAlnum, 16) },
-    Rule { shape: Shape::Digit, ..rule("a Slack token", &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-"], Chars::Dashed, 20) },
+    Rule {
+        shape: Shape::Digit,
+        ..rule("a Slack token", &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-"], Chars::Dashed, 20)
+    },
     Rule { exact: true, ..rule("a Google API key", &["AIza"], Chars::Token, 35) },
     Rule { shape: Shape::Mixed, ..rule("a Stripe secret key", &["sk_live_", "rk_live_"], Chars::Alnum, 24) },
 ];

@@ -114,7 +114,8 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
             Err(e) => note(&format!("pincer: {e:#}")),
         }
     }
-    if editor.save_history(&history_path).is_ok() {
+    // The home folder may not exist yet when nothing else was written.
+    if crate::fsutil::ensure_private_dir(&ctx.home).is_ok() && editor.save_history(&history_path).is_ok() {
         let _ = std::fs::set_permissions(&history_path, std::fs::Permissions::from_mode(0o600));
     }
     match ended_by {

@@ -173,11 +173,12 @@ impl Session {
                 ),
             }
         }
-        // A question whose answer never made it to disk is half a turn: it goes with the torn part.
-        if let Some(start) = last_user_start {
+        // A question whose answer was torn is half a turn: it goes with the torn part.
+        if scan.intact_len < scan.len
+            && let Some(start) = last_user_start
+        {
             scan.messages.pop();
             scan.intact_len = start;
-            scan.unterminated = false;
         }
         Ok(scan)
     }
@@ -202,7 +203,9 @@ impl Session {
                 .with_context(|| format!("cannot open {}", torn_path.display()))?;
             let mut kept = bytes[scan.intact_len..].to_vec();
             kept.push(b'\n');
-            torn.write_all(&kept).and_then(|()| torn.sync_data()).with_context(|| format!("cannot write {}", torn_path.display()))?;
+            torn.write_all(&kept)
+                .and_then(|()| torn.sync_data())
+                .with_context(|| format!("cannot write {}", torn_path.display()))?;
             file.set_len(scan.intact_len as u64).with_context(|| format!("cannot repair {}", self.path.display()))?;
             crate::term::style::warn(&format!(
                 "{} ended with a turn cut off by an interrupted write; it was moved to {} and the conversation goes on without it",
@@ -289,7 +292,10 @@ mod tests {
     fn a_torn_turn_is_moved_aside_once_and_the_session_keeps_working() {
         let dir = tempfile::tempdir().unwrap();
         let s = Session::open(dir.path(), "t").unwrap();
-        let answer = ChatMessage { role: Role::Assistant, content: vec![ContentBlock::Text { text: "A".into(), citations: vec![] }] };
+        let answer = ChatMessage {
+            role: Role::Assistant,
+            content: vec![ContentBlock::Text { text: "A".into(), citations: vec![] }],
+        };
         s.append(&[ChatMessage::user_text("a"), answer.clone()]).unwrap();
         // A crash mid-write: the question made it, half the answer did not.
         let torn = br#"{"role":"assistant","content":[{"ty"#;
@@ -304,7 +310,9 @@ mod tests {
             s.append(&[ChatMessage::user_text("b"), answer.clone()]).unwrap();
             let loaded = s.load().unwrap();
             assert_eq!(loaded.len(), 4 + 2 * round, "round {round}");
-            assert!(loaded.iter().enumerate().all(|(i, m)| m.role == if i % 2 == 0 { Role::User } else { Role::Assistant }));
+            assert!(
+                loaded.iter().enumerate().all(|(i, m)| m.role == if i % 2 == 0 { Role::User } else { Role::Assistant })
+            );
         }
         // A torn line written after loading is repaired by the next append, not glued to it.
         let mut f = OpenOptions::new().append(true).open(s.path()).unwrap();

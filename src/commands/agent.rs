@@ -94,7 +94,9 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
 
     if let Some(message) = &args.message {
         if message.trim().is_empty() {
-            return Err(UsageError("no message: -m was empty\nhint: pass the text to send, e.g. -m \"Hello\"".into()).into());
+            return Err(
+                UsageError("no message: -m was empty\nhint: pass the text to send, e.g. -m \"Hello\"".into()).into()
+            );
         }
         return one_shot(&turn, session.as_ref(), message);
     }
