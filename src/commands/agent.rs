@@ -186,7 +186,7 @@ pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Messag
                 cancel.store(true, Ordering::SeqCst);
                 interrupt::reset();
                 let _ = output::data().flush();
-                eprintln!();
+                note("");
                 return Err(Interrupted.into());
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
