@@ -63,6 +63,8 @@ impl Pty {
 /// is its controlling terminal (as in a terminal emulator), otherwise it has none.
 struct OnPty {
     pty: Pty,
+    /// The terminal's settings before pincer started.
+    initial: libc::termios,
     child: Child,
     screen: StreamSession<File>,
 }
@@ -70,6 +72,7 @@ struct OnPty {
 /// `stdout: None` puts stdout on the pty too.
 fn spawn(mut cmd: Command, controlling: bool, stdout: Option<Stdio>) -> OnPty {
     let pty = Pty::open();
+    let initial = pty.termios();
     let stdout = stdout.unwrap_or_else(|| pty.slave.try_clone().unwrap().into());
     cmd.stdin(pty.slave.try_clone().unwrap()).stderr(pty.slave.try_clone().unwrap()).stdout(stdout);
     // SAFETY: only async-signal-safe calls between fork and exec.
@@ -90,7 +93,7 @@ fn spawn(mut cmd: Command, controlling: bool, stdout: Option<Stdio>) -> OnPty {
         pty.master.try_clone().unwrap(),
         Options::new().timeout_ms(Some(TIMEOUT.as_millis() as u64)),
     );
-    OnPty { pty, child, screen }
+    OnPty { pty, initial, child, screen }
 }
 
 impl OnPty {
@@ -156,7 +159,7 @@ fn hidden_input_works_without_a_controlling_terminal() {
     assert!(!shown.contains(&token[13..40]), "the token was echoed:\n{shown}");
     let auth: serde_json::Value = serde_json::from_str(&sb.read("auth.json")).unwrap();
     assert_eq!(auth["credentials"]["anthropic"]["secret"], token.as_str());
-    assert_eq!(p.pty.termios().c_lflag & LOCAL_FLAGS, LOCAL_FLAGS, "the terminal was not restored");
+    assert_eq!(p.pty.termios().c_lflag, p.initial.c_lflag, "the terminal was not restored");
 }
 
 #[test]
@@ -165,7 +168,7 @@ fn ctrl_c_at_the_hidden_prompt_restores_the_terminal_and_exits_130() {
         let sb = Sandbox::new();
         let cmd = pincer(&sb, &closed_port_url(), &["auth", "login", "--provider", "anthropic", "--api-key"]);
         let mut p = spawn(cmd, controlling, Some(Stdio::null()));
-        let before = p.pty.termios();
+        let before = p.initial;
         p.screen.exp_string("Anthropic API key (input hidden): ").unwrap();
         p.wait_for_hidden_prompt();
         p.type_bytes(b"sk-ant-api03-half-typed\x03");
@@ -173,6 +176,7 @@ fn ctrl_c_at_the_hidden_prompt_restores_the_terminal_and_exits_130() {
         let shown = p.shown();
         assert_eq!(status.code(), Some(130), "controlling terminal: {controlling}\n{shown}");
         let after = p.pty.termios();
+        assert_eq!(after.c_lflag & LOCAL_FLAGS, LOCAL_FLAGS, "echo, canonical mode and signals are back");
         assert_eq!(after.c_lflag, before.c_lflag, "controlling terminal: {controlling}: local modes not restored");
         assert_eq!(after.c_cc, before.c_cc, "controlling terminal: {controlling}: control characters not restored");
         assert!(!sb.file("auth.json").exists());
@@ -192,7 +196,7 @@ fn a_signal_at_the_hidden_prompt_restores_the_terminal() {
         unsafe { libc::kill(p.child.id() as libc::pid_t, signal) };
         let status = p.wait();
         assert_eq!(status.code(), Some(130), "signal {signal}");
-        assert_eq!(p.pty.termios().c_lflag & LOCAL_FLAGS, LOCAL_FLAGS, "signal {signal}: terminal not restored");
+        assert_eq!(p.pty.termios().c_lflag, p.initial.c_lflag, "signal {signal}: terminal not restored");
     }
 }
 
