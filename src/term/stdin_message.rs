@@ -18,7 +18,11 @@ pub fn read() -> anyhow::Result<String> {
     let mut bytes = Vec::new();
     let mut chunk = vec![0u8; CHUNK_BYTES];
     loop {
-        let n = interrupt::read(stdin.as_fd(), &mut chunk)?;
+        let n = match interrupt::read(stdin.as_fd(), &mut chunk) {
+            // A closed stdin (`<&-`) reads as an empty one, as the standard library treats it.
+            Err(e) if is_closed_descriptor(&e) => 0,
+            other => other?,
+        };
         if n == 0 {
             break;
         }
@@ -32,6 +36,10 @@ pub fn read() -> anyhow::Result<String> {
         bytes.extend_from_slice(&chunk[..n]);
     }
     message_from_bytes(bytes)
+}
+
+fn is_closed_descriptor(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) == Some(libc::EBADF)
 }
 
 fn message_from_bytes(bytes: Vec<u8>) -> anyhow::Result<String> {
