@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::fake_server::{FakeServer, Request, Response};
+use support::fake_server::{Body, FakeServer, Request, Response};
 use support::{Sandbox, api_key, run, sse, text_stream};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -66,6 +66,37 @@ fn a_reader_that_went_away_ends_every_command_quietly() {
     }
     // The answer stopped where its reader left: the turn is not stored.
     assert!(!sb.file("sessions/cut.jsonl").exists());
+
+    // `| head -c 30`: the reader takes 30 bytes of a slow answer, then goes away.
+    let slow = FakeServer::start(|_| {
+        let stream = text_stream(&"A long answer. ".repeat(20), "end_turn");
+        let split = stream.find("event: content_block_stop").unwrap();
+        let more = serde_json::json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": "and more. ".repeat(200)}});
+        let rest = format!("event: content_block_delta\ndata: {more}\n\n{}", &stream[split..]);
+        Response {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: Body::Chunks {
+                pieces: vec![stream.as_bytes()[..split].to_vec(), rest.into_bytes()],
+                pause: Duration::from_millis(300),
+            },
+        }
+    });
+    let mut child = sb
+        .process(&slow.url)
+        .env("ANTHROPIC_API_KEY", api_key('k'))
+        .args(["agent", "-m", "hi"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 30];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 
     // `2>&1 | head`: a notice (a retry) hits the closed pipe first, and still nothing panics.
     let (reader, writer) = std::io::pipe().unwrap();
