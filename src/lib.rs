@@ -2,6 +2,10 @@
 //!
 //! Data flows one way: cli → commands → (config, credential store) → providers → terminal.
 
+// Data reaches stdout only through `term::output` (clippy.toml refuses `std::io::stdout`), and
+// nothing prints with macros that panic when a pipe closes.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod auth;
 pub mod cancel;
 pub mod chat;
@@ -15,6 +19,7 @@ pub mod http;
 pub mod providers;
 pub mod sanitize;
 pub mod secret;
+pub mod secret_scan;
 pub mod term;
 pub mod tools;
 pub mod usage;
@@ -29,7 +34,15 @@ use crate::env::Env;
 
 /// Parses the arguments and runs the command. Errors carry their exit code (see [`exit`]).
 pub fn run() -> anyhow::Result<ExitCode> {
-    let matches = Cli::command().after_help(cli::help_footer()).get_matches();
+    let matches = match Cli::command().after_help(cli::help_footer()).try_get_matches() {
+        Ok(matches) => matches,
+        // --help and --version are data on stdout: a closed pipe or a full disk is handled as such.
+        Err(e) if !e.use_stderr() => {
+            e.print().map_err(term::output::OutputError::from)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => e.exit(),
+    };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     harden_process();
     let env = Env::from_process();
@@ -37,7 +50,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
     init_logging(&env);
 
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(shell, &mut Cli::command(), "pincer", &mut std::io::stdout());
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "pincer", &mut script);
+        term::output::write_stdout(&script)?;
         return Ok(ExitCode::SUCCESS);
     }
     let home = env.pincer_home()?;
@@ -77,7 +92,7 @@ fn init_logging(env: &Env) {
     use tracing_subscriber::util::SubscriberInitExt;
     let text = env.log_filter.as_deref().unwrap_or("warn");
     let filter: Targets = text.parse().unwrap_or_else(|_| {
-        eprintln!("warning: ignoring invalid log filter {text:?} (use e.g. debug or pincer=trace)");
+        term::style::warn(&format!("ignoring invalid log filter {text:?} (use e.g. debug or pincer=trace)"));
         Targets::new().with_default(tracing::Level::WARN)
     });
     let layer = tracing_subscriber::fmt::layer()

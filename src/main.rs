@@ -1,6 +1,9 @@
 //! The thin binary: run, print the error chain once, map it to an exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
+
+use pincer::term::output::OutputError;
 
 fn main() -> ExitCode {
     match pincer::run() {
@@ -10,7 +13,8 @@ fn main() -> ExitCode {
                 // `pincer … | head` closing early is not a failure.
                 return ExitCode::SUCCESS;
             }
-            eprintln!("pincer: {}", render_chain(&error));
+            // A closed stderr must not turn into a panic.
+            let _ = writeln!(std::io::stderr(), "pincer: {}", render_chain(&error));
             pincer::exit::code_for(&error)
         }
     }
@@ -41,7 +45,8 @@ fn render_chain(error: &anyhow::Error) -> String {
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    error.chain().any(|c| {
+        matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Closed))
+            || c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

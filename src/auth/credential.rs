@@ -81,6 +81,12 @@ pub enum TokenError {
         "character {position} of the token is {what}, which a token never contains (only letters, digits, `-` and `_`)\nhint: {hint}"
     )]
     BadCharacter { position: usize, what: String, hint: &'static str },
+    /// Bytes that are not UTF-8 (a paste from a mis-encoded source), reported like a bad character.
+    #[error(
+        "character {position} of the token is a byte that is not UTF-8 text, which a token never contains (only letters, digits, `-` and `_`)\nhint: {hint}",
+        hint = HINT_BAD_CHARACTER
+    )]
+    NotUtf8 { position: usize },
     #[error(
         "this is an Anthropic subscription token, which only Anthropic's own API accepts\nhint: run `pincer auth login --provider anthropic --setup-token`"
     )]

@@ -2,6 +2,7 @@
 
 pub mod compact;
 pub mod events;
+pub mod keep;
 pub mod prompt;
 pub mod render;
 pub mod repl;

@@ -58,7 +58,7 @@ impl<W: Write> Renderer<W> {
 
     fn end_thinking(&mut self) {
         if self.in_thinking {
-            eprintln!();
+            let _ = writeln!(io::stderr());
             self.in_thinking = false;
         }
     }

@@ -6,12 +6,14 @@ use std::process::ExitCode;
 
 use rustyline::error::ReadlineError;
 
-use crate::chat::session::{ChatMessage, Role, Session};
+use crate::chat::keep;
+use crate::chat::session::{ChatMessage, Session};
 use crate::commands::Context;
 use crate::commands::agent::{Turn, prepare, report_stop, run_turn};
 use crate::config::Config;
 use crate::exit::Interrupted;
 use crate::providers::model_id;
+use crate::term::output::{EditorOnTerminal, OutputError};
 use crate::term::style::{note, warn};
 
 const HISTORY_FILE: &str = "history.txt";
@@ -26,6 +28,8 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
         Some(s) => s.load()?,
         None => Vec::new(),
     };
+    // Before the editor exists: it checks descriptor 1 once, when it is created.
+    let _editor_on_terminal = EditorOnTerminal::take();
     let mut editor = rustyline::DefaultEditor::new()?;
     let history_path = ctx.home.join(HISTORY_FILE);
     let _ = editor.load_history(&history_path);
@@ -33,6 +37,7 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
     if !history.is_empty() {
         note(&format!("(continuing a conversation of {} messages)", history.len()));
     }
+    let mut ended_by = None;
     loop {
         let line = match editor.readline(PROMPT) {
             Ok(line) => line,
@@ -42,6 +47,12 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
         };
         let line = line.trim();
         if line.is_empty() {
+            continue;
+        }
+        if let Some(kind) = crate::secret_scan::find_credential(line) {
+            warn(&format!(
+                "this line looks like it contains {kind}: it was not sent and not saved in the history\nhint: keep credentials out of the chat; `pincer auth login` stores them safely"
+            ));
             continue;
         }
         let _ = editor.add_history_entry(line);
@@ -79,7 +90,13 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
         match run_turn(&turn, request) {
             Ok(answer) => {
                 report_stop(&answer);
-                let assistant = ChatMessage { role: Role::Assistant, content: answer.content };
+                let assistant = match keep::answer_to_keep(&answer) {
+                    Ok(assistant) => assistant,
+                    Err(not_kept) => {
+                        note(&format!("({})", not_kept.notice()));
+                        continue;
+                    }
+                };
                 if let Some(s) = &session
                     && let Err(e) = s.append(&[user.clone(), assistant.clone()])
                 {
@@ -89,11 +106,20 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
                 history.push(assistant);
             }
             Err(e) if e.is::<Interrupted>() => note("(answer cancelled)"),
-            Err(e) => eprintln!("pincer: {e:#}"),
+            // Answers have nowhere to go: end like the rest of the pipeline.
+            Err(e) if e.is::<OutputError>() => {
+                ended_by = Some(e);
+                break;
+            }
+            Err(e) => note(&format!("pincer: {e:#}")),
         }
     }
-    if editor.save_history(&history_path).is_ok() {
+    // The home folder may not exist yet when nothing else was written.
+    if crate::fsutil::ensure_private_dir(&ctx.home).is_ok() && editor.save_history(&history_path).is_ok() {
         let _ = std::fs::set_permissions(&history_path, std::fs::Permissions::from_mode(0o600));
     }
-    Ok(ExitCode::SUCCESS)
+    match ended_by {
+        Some(e) => Err(e),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }

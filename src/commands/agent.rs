@@ -4,7 +4,7 @@
 //! can be cancelled even while the socket read blocks: the REPL goes back to its prompt, a
 //! one-shot run exits 130 keeping what was printed (it is flushed after every network read).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,8 +16,9 @@ use jiff::Timestamp;
 use super::Context;
 use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
 use crate::auth::store::Store;
+use crate::chat::keep;
 use crate::chat::render::Renderer;
-use crate::chat::session::{ChatMessage, Role, Session};
+use crate::chat::session::{ChatMessage, Session};
 use crate::cli::{AgentArgs, LoginArgs};
 use crate::config::Config;
 use crate::exit::{Interrupted, UsageError};
@@ -31,6 +32,7 @@ use crate::providers::openai_stream::OpenAiAccumulator;
 use crate::providers::retry;
 use crate::providers::routing::{self, Protocol};
 use crate::term::interrupt;
+use crate::term::output::{self, OutputError};
 use crate::term::prompt::Input;
 use crate::term::style::{self, note, warn};
 use crate::usage::cache::{UsageCache, credential_key};
@@ -100,14 +102,15 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     interrupt::install();
 
     if let Some(message) = &args.message {
+        if message.trim().is_empty() {
+            return Err(
+                UsageError("no message: -m was empty\nhint: pass the text to send, e.g. -m \"Hello\"".into()).into()
+            );
+        }
         return one_shot(&turn, session.as_ref(), message);
     }
     if !stdin_tty {
-        let mut message = String::new();
-        std::io::stdin().read_to_string(&mut message)?;
-        if message.trim().is_empty() {
-            return Err(UsageError("no message: stdin was empty\nhint: pass -m MESSAGE or pipe text in".into()).into());
-        }
+        let message = crate::term::stdin_message::read()?;
         return one_shot(&turn, session.as_ref(), &message);
     }
     crate::chat::repl::run(ctx, turn, session, &config)
@@ -164,7 +167,10 @@ fn one_shot(turn: &Turn, session: Option<&Session>, message: &str) -> anyhow::Re
     let answer = run_turn(turn, history)?;
     let code = report_stop(&answer);
     if let Some(s) = session {
-        s.append(&[user, ChatMessage { role: Role::Assistant, content: answer.content.clone() }])?;
+        match keep::answer_to_keep(&answer) {
+            Ok(assistant) => s.append(&[user, assistant])?,
+            Err(not_kept) => note(&format!("({}; {} is unchanged)", not_kept.notice(), s.path().display())),
+        }
     }
     Ok(code)
 }
@@ -190,8 +196,8 @@ pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Messag
                 // The worker sees its token and stops writing; it is left to end on its own.
                 cancel.store(true, Ordering::SeqCst);
                 interrupt::reset();
-                let _ = std::io::stdout().flush();
-                eprintln!();
+                let _ = output::data().flush();
+                note("");
                 return Err(Interrupted.into());
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -211,7 +217,7 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
         tools: &[],
     };
     let mut sink = TerminalSink {
-        renderer: Renderer::new(std::io::stdout(), turn.show_thinking, turn.color),
+        renderer: Renderer::new(output::data(), turn.show_thinking, turn.color),
         usage: &turn.usage,
         usage_key: turn.credential().map(|c| credential_key(&c.provider, c.secret.expose())),
         cancel,
@@ -235,14 +241,17 @@ fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Res
             chat::stream(agent, &http, OpenAiAccumulator::new, limits, &mut sink)
         }
     };
-    if !sink.cancelled() {
-        let _ = sink.renderer.finish();
+    if !sink.cancelled()
+        && let Err(e) = sink.renderer.finish()
+        && result.is_ok()
+    {
+        return Err(ChatError::Output(e));
     }
     result
 }
 
 struct TerminalSink<'a> {
-    renderer: Renderer<std::io::Stdout>,
+    renderer: Renderer<output::Data>,
     usage: &'a UsageCache,
     usage_key: Option<String>,
     cancel: &'a AtomicBool,
@@ -318,6 +327,8 @@ fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
     let who = if anthropic { "Anthropic".to_string() } else { format!("the {} server", turn.choice.provider) };
     match error {
         ChatError::Cancelled => Interrupted.into(),
+        // The reader of stdout went away (`| head`): the answer stops there and is not stored.
+        ChatError::Output(e) => OutputError::from(e).into(),
         ChatError::Api { error, headers, retries } => {
             let header =
                 |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());

@@ -139,10 +139,15 @@ fn read_secret(provider: &str, method: Method, input: &mut Input) -> anyhow::Res
         _ => ("API key (input hidden): ", "an API key was entered"),
     };
     let secret = input.secret(prompt, what)?;
-    match (provider, method) {
-        (ANTHROPIC, Method::OAuth) => credential::check_setup_token(secret.expose())?,
-        (ANTHROPIC, Method::ApiKey) => credential::check_api_key(secret.expose())?,
-        _ => credential::check_openai_key(secret.expose())?,
+    let checked = match (provider, method) {
+        (ANTHROPIC, Method::OAuth) => credential::check_setup_token(secret.expose()),
+        (ANTHROPIC, Method::ApiKey) => credential::check_api_key(secret.expose()),
+        _ => credential::check_openai_key(secret.expose()),
+    };
+    if let Err(e) = checked {
+        // The rest of a refused paste, still arriving, must not reach the shell.
+        input.discard_typeahead();
+        return Err(e.into());
     }
     Ok(secret)
 }

@@ -5,7 +5,6 @@
 //! (the calls and the fresh-or-cached policy live there) and renders the result.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::process::ExitCode;
 
 use jiff::Timestamp;
@@ -82,14 +81,12 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let report = Report { version: JSON_VERSION, credentials: reports };
 
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)? + "\n"
     } else {
-        let tz = TimeZone::system();
-        write!(out, "{}", render_human(&report, now, &tz, stdout_color(ctx.env.no_color)))?;
-    }
+        render_human(&report, now, &TimeZone::system(), stdout_color(ctx.env.no_color))
+    };
+    crate::term::output::write_stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

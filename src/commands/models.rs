@@ -1,7 +1,6 @@
 //! `pincer models`: every configured model, where its requests go, and the credential each would
 //! use with where it comes from — never the secret itself (tokens are masked).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -92,13 +91,8 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
         models,
         aliases: aliases.into_iter().map(|(alias, target)| AliasReport { alias, target }).collect(),
     };
-    let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write!(out, "{}", render(&report))?;
-    }
+    let text = if json { serde_json::to_string_pretty(&report)? + "\n" } else { render(&report) };
+    crate::term::output::write_stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

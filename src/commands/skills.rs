@@ -1,7 +1,6 @@
 //! `pincer skills`: the skills the agent would offer the model, where each comes from, and the
 //! ones that cannot be used, with why.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -22,16 +21,13 @@ struct Report<'a> {
 
 pub fn run(ctx: &Context, workspace: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let set = skills::discover(&skills::skill_roots(workspace, &ctx.home));
-    let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(
-            &mut out,
-            &Report { version: JSON_VERSION, skills: &set.skills, broken: &set.broken },
-        )?;
-        writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    write!(out, "{}", render(&set.skills, &set.broken, workspace, &ctx.home))?;
+    let text = if json {
+        let report = Report { version: JSON_VERSION, skills: &set.skills, broken: &set.broken };
+        format!("{}\n", serde_json::to_string_pretty(&report)?)
+    } else {
+        render(&set.skills, &set.broken, workspace, &ctx.home)
+    };
+    crate::term::output::write_stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

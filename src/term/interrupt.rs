@@ -1,17 +1,56 @@
 //! Ctrl-C. A SIGINT handler only sets a flag; whoever waits on a running answer polls it, so
 //! the REPL can cancel the answer in flight and a one-shot run can exit 130 with what it printed.
+//!
+//! A blocking read would not notice the flag: the handler is installed with `SA_RESTART`, so the
+//! kernel restarts the read. Reads that must stop on Ctrl-C (a message piped on stdin, a hidden
+//! prompt) go through [`read`] instead, which waits in `poll(2)` on the file and on a self-pipe the
+//! handler writes to: the signal wakes it at once, with no race between checking the flag and
+//! starting to wait.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use crate::exit::Interrupted;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The write end of the self-pipe, or -1 before it exists (read by the signal handler).
+static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
+/// The read end of the self-pipe.
+static WAKE_READ: OnceLock<Option<libc::c_int>> = OnceLock::new();
 
 extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    let fd = WAKE_WRITE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) on a non-blocking pipe is async-signal-safe; errno is saved and put
+        // back so the interrupted code sees its own. A full pipe already means "wake up".
+        unsafe {
+            let errno = libc::__errno_location();
+            let saved = *errno;
+            libc::write(fd, [1u8].as_ptr().cast(), 1);
+            *errno = saved;
+        }
+    }
+}
+
+/// Creates the self-pipe once; `None` if the system refused (reads then fall back to a timeout).
+fn wake_pipe() -> Option<libc::c_int> {
+    *WAKE_READ.get_or_init(|| {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe2 fills the two-element array on success.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return None;
+        }
+        WAKE_WRITE.store(fds[1], Ordering::SeqCst);
+        Some(fds[0])
+    })
 }
 
 /// Installs the handler (idempotent).
 pub fn install() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    wake_pipe();
+    // SAFETY: the handler only stores to an atomic and writes to a pipe, both async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
     }
@@ -24,4 +63,123 @@ pub fn interrupted() -> bool {
 /// Clears the flag before a new answer starts.
 pub fn reset() {
     INTERRUPTED.store(false, Ordering::SeqCst);
+    drain_wake_pipe();
+}
+
+fn drain_wake_pipe() {
+    if let Some(fd) = wake_pipe() {
+        let mut buf = [0u8; 64];
+        // SAFETY: reading into a local buffer from our own non-blocking pipe.
+        while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+    }
+}
+
+/// While alive, SIGINT, SIGTERM and SIGHUP only set the flag (so a prompt can put the terminal
+/// back before pincer exits); dropping it restores what was installed before.
+pub struct Catch {
+    previous: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+/// The signals that end a hidden prompt.
+const CAUGHT: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+pub fn catch() -> Catch {
+    wake_pipe();
+    reset();
+    let mut previous = Vec::with_capacity(CAUGHT.len());
+    for signal in CAUGHT {
+        // SAFETY: sigaction with a zeroed struct, our async-signal-safe handler and an empty mask;
+        // the old action is kept to be put back.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigint as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, &action, &mut old) == 0 {
+                previous.push((signal, old));
+            }
+        }
+    }
+    Catch { previous }
+}
+
+impl Drop for Catch {
+    fn drop(&mut self) {
+        for (signal, old) in &self.previous {
+            // SAFETY: restoring an action sigaction gave us.
+            unsafe {
+                libc::sigaction(*signal, old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// How long one wait lasts when there is no self-pipe to wake it.
+const FALLBACK_POLL_MS: libc::c_int = 50;
+
+/// Waits until `fd` can be read without blocking, or fails with [`Interrupted`] once a caught
+/// signal arrived (before or during the wait).
+pub fn wait_readable(fd: BorrowedFd<'_>) -> anyhow::Result<()> {
+    let wake = wake_pipe();
+    loop {
+        if interrupted() {
+            return Err(Interrupted.into());
+        }
+        let mut fds = [
+            libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: wake.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+        ];
+        let timeout = if wake.is_some() { -1 } else { FALLBACK_POLL_MS };
+        // SAFETY: poll on a two-element array we own; a negative fd is ignored by poll.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error.into());
+        }
+        if fds[1].revents != 0 {
+            // A stale wake-up (the flag was reset since) is drained; a fresh one ends the loop above.
+            drain_wake_pipe();
+            continue;
+        }
+        if fds[0].revents != 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// read(2) that gives up with [`Interrupted`] on Ctrl-C; `Ok(0)` is the end of input.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> anyhow::Result<usize> {
+    loop {
+        wait_readable(fd)?;
+        // SAFETY: reading into a buffer we own, at most its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let error = std::io::Error::last_os_error();
+        // Another reader may have taken the data, or the file is non-blocking: wait again.
+        if !matches!(error.kind(), std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock) {
+            return Err(error.into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn a_read_returns_data_then_end_of_input() {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        std::io::Write::write_all(&mut writer, b"abc").unwrap();
+        drop(writer);
+        let mut buf = [0u8; 8];
+        assert_eq!(read(reader.as_fd(), &mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"abc");
+        assert_eq!(read(reader.as_fd(), &mut buf).unwrap(), 0);
+    }
 }

@@ -1,6 +1,9 @@
 //! Everything that talks to a person at a terminal: prompts and styling.
 
+pub mod hidden;
 pub mod interrupt;
+pub mod output;
 pub mod prompt;
 pub mod sanitize;
+pub mod stdin_message;
 pub mod style;

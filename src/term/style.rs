@@ -1,6 +1,6 @@
 //! Colour and notices. Colour only on a TTY and never with `NO_COLOR`; notices go to stderr.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
 static STDERR_COLOR: OnceLock<bool> = OnceLock::new();
@@ -16,7 +16,7 @@ pub fn stderr_color() -> bool {
 
 /// Whether stdout gets colour (decided per call: stdout is only styled for human output).
 pub fn stdout_color(no_color: bool) -> bool {
-    !no_color && std::io::stdout().is_terminal()
+    !no_color && crate::term::output::stdout_is_terminal()
 }
 
 pub fn paint(text: &str, ansi: &str, on: bool) -> String {
@@ -31,10 +31,11 @@ pub const YELLOW: &str = "33";
 
 /// `warning: …` on stderr.
 pub fn warn(message: &str) {
-    eprintln!("{} {message}", paint("warning:", YELLOW, stderr_color()));
+    note(&format!("{} {message}", paint("warning:", YELLOW, stderr_color())));
 }
 
-/// A notice on stderr (informational, not a problem).
+/// A notice on stderr (informational, not a problem). A closed or full stderr is ignored: a
+/// notice is never worth failing (or panicking) for.
 pub fn note(message: &str) {
-    eprintln!("{message}");
+    let _ = writeln!(std::io::stderr(), "{message}");
 }

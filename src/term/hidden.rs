@@ -1,0 +1,203 @@
+//! Hidden input: a secret typed or pasted at a terminal, read with echo off.
+//!
+//! It uses the terminal pincer was given — stdin — never `/dev/tty`, which cannot be opened
+//! without a controlling terminal (some IDE consoles and containers). The terminal is switched to
+//! key-at-a-time mode without echo and without signal keys, so pincer sees Ctrl-C itself, with or
+//! without a controlling terminal; the erase and kill keys work as usual. However the prompt ends
+//! (Enter, Ctrl-C, Ctrl-D, SIGINT/SIGTERM/SIGHUP, an error) the settings are put back, and what is
+//! still queued (the rest of a multi-line paste) is discarded, so no part of a secret reaches the
+//! shell after pincer exits.
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use zeroize::Zeroizing;
+
+use crate::exit::{Interrupted, UsageError};
+use crate::term::interrupt;
+
+/// Longer than any token (real ones are 108–200 characters); past it the input is refused.
+pub const MAX_SECRET_BYTES: usize = 4096;
+const CHUNK_BYTES: usize = 256;
+
+// The usual control keys, honoured even when the terminal's settings disable them.
+const CTRL_C: u8 = 0x03;
+const CTRL_D: u8 = 0x04;
+const BACKSPACE: u8 = 0x08;
+const CTRL_U: u8 = 0x15;
+const DELETE: u8 = 0x7f;
+/// A control character set to this is turned off (`_POSIX_VDISABLE` on Linux).
+const DISABLED: u8 = 0;
+
+/// Prints `prompt` on stderr and reads one line from stdin (a terminal) without echo. `None` is
+/// the end of input (Ctrl-D on an empty line). Ctrl-C or a signal fails with [`Interrupted`].
+pub fn read_line(prompt: &str) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    // Declared first, so it is dropped last: the terminal is restored while signals are caught.
+    let _signals = interrupt::catch();
+    let mode = HiddenMode::enter(fd)?;
+    let result = read_keys(fd, &mode.keys);
+    drop(mode);
+    // Enter (or Ctrl-C) was not echoed: end the prompt's line.
+    let _ = writeln!(err);
+    result
+}
+
+/// The terminal's own control characters, read from its settings.
+struct Keys {
+    interrupt: u8,
+    end: u8,
+    erase: u8,
+    kill: u8,
+}
+
+enum Key {
+    Enter,
+    Interrupt,
+    End,
+    Erase,
+    Kill,
+    Byte(u8),
+}
+
+impl Keys {
+    fn classify(&self, byte: u8) -> Key {
+        let is = |key: u8| key != DISABLED && key == byte;
+        match byte {
+            b'\r' | b'\n' => Key::Enter,
+            CTRL_C => Key::Interrupt,
+            _ if is(self.interrupt) => Key::Interrupt,
+            CTRL_D => Key::End,
+            _ if is(self.end) => Key::End,
+            DELETE | BACKSPACE => Key::Erase,
+            _ if is(self.erase) => Key::Erase,
+            CTRL_U => Key::Kill,
+            _ if is(self.kill) => Key::Kill,
+            b => Key::Byte(b),
+        }
+    }
+}
+
+fn read_keys(fd: BorrowedFd<'_>, keys: &Keys) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
+    // Allocated once at full size: growing would leave copies of the secret behind.
+    let mut line = Zeroizing::new(Vec::with_capacity(MAX_SECRET_BYTES));
+    let mut chunk = Zeroizing::new([0u8; CHUNK_BYTES]);
+    loop {
+        let n = interrupt::read(fd, &mut chunk[..])?;
+        if n == 0 {
+            return Ok(if line.is_empty() { None } else { Some(line) });
+        }
+        for &byte in &chunk[..n] {
+            match keys.classify(byte) {
+                Key::Enter => return Ok(Some(line)),
+                Key::Interrupt => return Err(Interrupted.into()),
+                Key::End if line.is_empty() => return Ok(None),
+                Key::End => {}
+                Key::Erase => erase_last_char(&mut line),
+                Key::Kill => line.clear(),
+                Key::Byte(_) if line.len() == MAX_SECRET_BYTES => {
+                    return Err(UsageError(format!(
+                        "the input is longer than {MAX_SECRET_BYTES} bytes, which no token is; nothing was saved\nhint: paste the token alone"
+                    ))
+                    .into());
+                }
+                Key::Byte(b) => line.push(b),
+            }
+        }
+    }
+}
+
+/// Removes the last UTF-8 character (its continuation bytes, then its first byte).
+fn erase_last_char(line: &mut Vec<u8>) {
+    while let Some(byte) = line.pop() {
+        if byte & 0b1100_0000 != 0b1000_0000 {
+            break;
+        }
+    }
+}
+
+/// The terminal without echo or line editing, until dropped.
+struct HiddenMode<'a> {
+    fd: BorrowedFd<'a>,
+    saved: libc::termios,
+    keys: Keys,
+}
+
+impl<'a> HiddenMode<'a> {
+    fn enter(fd: BorrowedFd<'a>) -> anyhow::Result<HiddenMode<'a>> {
+        let cannot = |e: std::io::Error| anyhow::anyhow!("cannot turn off echo on the terminal: {e}");
+        // SAFETY: tcgetattr fills a termios struct we own, on a descriptor that stays open.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut saved) } != 0 {
+            return Err(cannot(std::io::Error::last_os_error()));
+        }
+        let mut hidden = saved;
+        hidden.c_lflag &=
+            !(libc::ECHO | libc::ECHOE | libc::ECHOK | libc::ECHONL | libc::ICANON | libc::ISIG | libc::IEXTEN);
+        hidden.c_cc[libc::VMIN] = 1;
+        hidden.c_cc[libc::VTIME] = 0;
+        // SAFETY: as above, with settings derived from the terminal's own.
+        if unsafe { libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &hidden) } != 0 {
+            return Err(cannot(std::io::Error::last_os_error()));
+        }
+        let keys = Keys {
+            interrupt: saved.c_cc[libc::VINTR],
+            end: saved.c_cc[libc::VEOF],
+            erase: saved.c_cc[libc::VERASE],
+            kill: saved.c_cc[libc::VKILL],
+        };
+        Ok(HiddenMode { fd, saved, keys })
+    }
+}
+
+impl Drop for HiddenMode<'_> {
+    fn drop(&mut self) {
+        discard_typeahead(self.fd);
+        // SAFETY: putting back the settings tcgetattr returned.
+        unsafe {
+            libc::tcsetattr(self.fd.as_raw_fd(), libc::TCSANOW, &self.saved);
+        }
+    }
+}
+
+/// Drops input the terminal has received but nobody read (e.g. the rest of a paste).
+pub fn discard_typeahead(fd: BorrowedFd<'_>) {
+    // SAFETY: tcflush on an open descriptor; on a non-terminal it fails harmlessly.
+    unsafe {
+        libc::tcflush(fd.as_raw_fd(), libc::TCIFLUSH);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erase_removes_whole_characters() {
+        let mut line = "aé🦀".as_bytes().to_vec();
+        erase_last_char(&mut line);
+        assert_eq!(line, "aé".as_bytes());
+        erase_last_char(&mut line);
+        assert_eq!(line, b"a");
+        erase_last_char(&mut line);
+        erase_last_char(&mut line);
+        assert!(line.is_empty());
+    }
+
+    #[test]
+    fn control_keys_follow_the_terminal_and_the_usual_bytes() {
+        let keys = Keys { interrupt: 0, end: 0, erase: b'#', kill: 0 };
+        assert!(matches!(keys.classify(CTRL_C), Key::Interrupt));
+        assert!(matches!(keys.classify(b'#'), Key::Erase));
+        assert!(matches!(keys.classify(DELETE), Key::Erase));
+        assert!(matches!(keys.classify(b'\r'), Key::Enter));
+        assert!(matches!(keys.classify(CTRL_U), Key::Kill));
+        assert!(matches!(keys.classify(CTRL_D), Key::End));
+        assert!(matches!(keys.classify(0), Key::Byte(0)));
+        assert!(matches!(keys.classify(b'k'), Key::Byte(b'k')));
+    }
+}
