@@ -244,35 +244,8 @@ impl fmt::Display for Verdict {
 /// Heads that take a subcommand: `cargo test --lib` is suggested as `bash(cargo test:*)`. Any
 /// other command is suggested exactly as written (`ls -la`, `rm -rf target`, `python3 x.py`): a
 /// prefix of those would allow far more than the person saw.
-const SUBCOMMAND_TOOLS: &[&str] = &[
-    "cargo",
-    "git",
-    "npm",
-    "pnpm",
-    "yarn",
-    "go",
-    "make",
-    "just",
-    "rustup",
-    "uv",
-    "poetry",
-    "pip",
-    "pip3",
-    "dotnet",
-    "gradle",
-    "mvn",
-    "bundle",
-    "rake",
-    "mix",
-    "zig",
-    "swift",
-    "docker",
-    "podman",
-    "kubectl",
-    "gh",
-    "helm",
-    "terraform",
-];
+const SUBCOMMAND_TOOLS: &str = "cargo git npm pnpm yarn go make just rustup uv poetry pip pip3 dotnet gradle mvn \
+     bundle rake mix zig swift docker podman kubectl gh helm terraform";
 
 /// The narrowest sensible allow rule for a call that was asked: `bash(cargo test:*)` for
 /// `cargo test --lib`, `edit_file(src/main.rs)`, `web_fetch(domain:docs.rs)`, `mcp__files__read`.
@@ -324,7 +297,7 @@ fn suggest_command(line: &str) -> Option<String> {
         w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
     };
-    if SUBCOMMAND_TOOLS.contains(&head.as_str())
+    if split::listed(SUBCOMMAND_TOOLS, head)
         && let Some(sub) = words.get(1).filter(|w| is_subcommand(w))
     {
         return Some(format!("{head} {sub}:*"));

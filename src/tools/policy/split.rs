@@ -24,54 +24,30 @@ pub(crate) const NOT_SIMPLE: &[char] = &[';', '&', '|', '$', '`', '>', '<', '(',
 /// Commands that run the rest of their arguments as a command. Their options vary (`sudo -u
 /// bob`, `timeout 5`, `nice -n 10`), so every later word is tried as the start of that command:
 /// this catches `timeout 5 rm`, and refuses `command -v rm` too (a deny rule errs that way).
-const WRAPPERS: &[&str] = &[
-    "sudo",
-    "doas",
-    "env",
-    "nohup",
-    "time",
-    "command",
-    "builtin",
-    "exec",
-    "xargs",
-    "nice",
-    "ionice",
-    "timeout",
-    "stdbuf",
-    "setsid",
-    "chrt",
-    "taskset",
-    "busybox",
-    "flock",
-    "chroot",
-    "unshare",
-    "nsenter",
-    "strace",
-    "ltrace",
-    "watch",
-    "caffeinate",
-    "systemd-run",
-    "unbuffer",
-];
+const WRAPPERS: &str = "sudo doas env nohup time command builtin exec xargs nice ionice timeout stdbuf setsid chrt \
+     taskset busybox flock chroot unshare nsenter strace ltrace watch caffeinate systemd-run unbuffer";
 
 /// Commands that run an argument as a shell script (`sh -c '…'`, `su -c '…'`, `watch '…'`,
 /// `env -S '…'`, `trap '…' EXIT`, `ssh host '…'`): each later argument is also split as a script.
-const SCRIPT_RUNNERS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "busybox", "su", "watch", "env", "trap", "ssh", "script",
-];
+const SCRIPT_RUNNERS: &str = "sh bash dash zsh ksh mksh ash yash busybox su watch env trap ssh script";
 
 /// Commands that make the rest of the line mean something else at run time: whatever follows them
 /// cannot be read with confidence.
-const BUILDERS: &[&str] = &["eval", "alias", "hash", "enable", "case", "coproc", "fc"];
+const BUILDERS: &str = "eval alias hash enable case coproc fc";
 
 /// Shell reserved words that may stand before a command (`if rm …`, `then rm …`, `{ rm …; }`).
-const LEADING_KEYWORDS: &[&str] = &["!", "{", "}", "if", "then", "elif", "else", "fi", "do", "done", "while", "until"];
+const LEADING_KEYWORDS: &str = "! { } if then elif else fi do done while until";
 
 /// Reserved words that start a line which runs no command of its own (`for x in a b`).
-const NON_COMMANDS: &[&str] = &["for", "select", "function", "in", "esac"];
+const NON_COMMANDS: &str = "for select function in esac";
 
 /// `find` runs the words after these as a command.
-const FIND_EXEC: &[&str] = &["-exec", "-execdir", "-ok", "-okdir"];
+const FIND_EXEC: &str = "-exec -execdir -ok -okdir";
+
+/// Whether `word` is in a space-separated `list`.
+pub(crate) fn listed(list: &str, word: &str) -> bool {
+    list.split_ascii_whitespace().any(|w| w == word)
+}
 
 /// One shell word after quote removal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,24 +157,24 @@ fn commands_in_simple(index: usize, depth: usize, run: &mut CommandsRun) -> Resu
             return Err(Opaque::DynamicCommand(head.text.clone()));
         }
         let name = basename(&head.text);
-        if BUILDERS.contains(&name) {
+        if listed(BUILDERS, name) {
             return Err(Opaque::Builder(name.to_string()));
         }
-        if NON_COMMANDS.contains(&name) {
+        if listed(NON_COMMANDS, name) {
             continue;
         }
         run.starts.push((index, at));
-        if WRAPPERS.contains(&name) {
+        if listed(WRAPPERS, name) {
             all_from = all_from.min(at + 1);
         }
         if name == "find" {
             for (i, word) in words.iter().enumerate().skip(at + 1) {
-                if FIND_EXEC.contains(&word.text.as_str()) && i + 1 < len {
+                if listed(FIND_EXEC, word.text.as_str()) && i + 1 < len {
                     marked[i + 1] = true;
                 }
             }
         }
-        if SCRIPT_RUNNERS.contains(&name) {
+        if listed(SCRIPT_RUNNERS, name) {
             scripts.extend(words[at + 1..].iter().map(|w| w.text.clone()));
         }
     }
@@ -212,7 +188,7 @@ fn commands_in_simple(index: usize, depth: usize, run: &mut CommandsRun) -> Resu
 /// keywords. `None` when nothing is left.
 fn command_start(words: &[Word], mut start: usize) -> Option<usize> {
     while let Some(word) = words.get(start) {
-        let skip = is_assignment(&word.text) || (!word.dynamic && LEADING_KEYWORDS.contains(&word.text.as_str()));
+        let skip = is_assignment(&word.text) || (!word.dynamic && listed(LEADING_KEYWORDS, word.text.as_str()));
         if !skip {
             return Some(start);
         }
