@@ -557,6 +557,8 @@ mod tests {
             ("web_fetch", Web, url("api.github.com"), Some("web_fetch(domain:api.github.com)")),
             ("mcp__files__read", Mcp, Target::None, Some("mcp__files__read")),
             ("edit_file", Edit, path("a\nb"), None),
+            // A tool named like another class: its own name would not allow it.
+            ("web", Read, Target::None, None),
         ];
         for (tool, class, target, expected) in cases {
             let rule = suggest_rule(tool, *class, target);
