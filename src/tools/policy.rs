@@ -467,6 +467,8 @@ mod tests {
             "{rm,-rf,y}",
             "echo $'\\'; rm -rf y; echo '",
             "bash -c \"$S\"",
+            "echo 'rm -rf y' | sh",
+            "bash x.sh",
         ] {
             assert_eq!(bash(&p, line), Decision::Deny, "{line:?}");
         }

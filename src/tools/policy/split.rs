@@ -25,11 +25,22 @@ pub(crate) const NOT_SIMPLE: &[char] = &[';', '&', '|', '$', '`', '>', '<', '(',
 /// bob`, `timeout 5`, `nice -n 10`), so every later word is tried as the start of that command:
 /// this catches `timeout 5 rm`, and refuses `command -v rm` too (a deny rule errs that way).
 const WRAPPERS: &str = "sudo doas env nohup time command builtin exec xargs nice ionice timeout stdbuf setsid chrt \
-     taskset busybox flock chroot unshare nsenter strace ltrace watch caffeinate systemd-run unbuffer";
+     taskset busybox flock chroot unshare nsenter strace ltrace watch caffeinate systemd-run unbuffer pkexec run0 sg \
+     setpriv prlimit firejail bwrap fakeroot torsocks proxychains parallel";
 
 /// Commands that run an argument as a shell script (`sh -c '…'`, `su -c '…'`, `watch '…'`,
 /// `env -S '…'`, `trap '…' EXIT`, `ssh host '…'`): each later argument is also split as a script.
-const SCRIPT_RUNNERS: &str = "sh bash dash zsh ksh mksh ash yash busybox su watch env trap ssh script";
+const SCRIPT_RUNNERS: &str = "sh bash dash zsh ksh mksh ash yash fish csh tcsh busybox su sg watch env trap ssh script \
+     parallel";
+
+/// Shells: without `-c` they run a script pincer cannot see (a file, or their input: `curl … | sh`).
+const SHELLS: &str = "sh bash dash zsh ksh mksh ash yash fish csh tcsh";
+
+/// Shell options that take the next word as their value (`bash -o vi -c …`).
+const SHELL_OPTIONS_WITH_VALUE: &str = "-o +o -O +O --rcfile --init-file";
+
+/// Commands that run a file as a script in the shell itself.
+const SOURCE: &str = ". source";
 
 /// Commands that make the rest of the line mean something else at run time: whatever follows them
 /// cannot be read with confidence.
@@ -74,6 +85,8 @@ pub(crate) enum Opaque {
     Builder(String),
     #[error("its command name is only known at run time (`{0}`)")]
     DynamicCommand(String),
+    #[error("it runs a script pincer cannot see (`{0}` reading a file or its input)")]
+    HiddenScript(String),
     #[error("it nests too deeply")]
     TooDeep,
 }
@@ -160,6 +173,10 @@ fn commands_in_simple(index: usize, depth: usize, run: &mut CommandsRun) -> Resu
         if listed(BUILDERS, name) {
             return Err(Opaque::Builder(name.to_string()));
         }
+        let hidden = listed(SOURCE, name) || (listed(SHELLS, name) && !has_command_option(&words[at + 1..]));
+        if hidden {
+            return Err(Opaque::HiddenScript(name.to_string()));
+        }
         if listed(NON_COMMANDS, name) {
             continue;
         }
@@ -182,6 +199,23 @@ fn commands_in_simple(index: usize, depth: usize, run: &mut CommandsRun) -> Resu
         commands_in_script(&script, depth + 1, run)?;
     }
     Ok(())
+}
+
+/// Whether a shell's arguments give it a script (`-c`, `-ec`, `-xc`) before naming a file.
+fn has_command_option(args: &[Word]) -> bool {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let text = arg.text.as_str();
+        if arg.dynamic || !(text.starts_with('-') || text.starts_with('+')) || text == "-" || text == "--" {
+            return false;
+        }
+        if listed(SHELL_OPTIONS_WITH_VALUE, text) {
+            args.next();
+        } else if !text.starts_with("--") && text.contains('c') {
+            return true;
+        }
+    }
+    false
 }
 
 /// The index of the command name at or after `start`: past `NAME=value` assignments and leading
@@ -637,6 +671,13 @@ mod tests {
             ("sudo $CMD", Opaque::DynamicCommand("$CMD".into())),
             ("sh -c \"$SCRIPT\"", Opaque::DynamicCommand("$SCRIPT".into())),
             ("bash -c 'echo \"unclosed'", Opaque::UnclosedQuote),
+            ("echo 'rm -rf y' | sh", Opaque::HiddenScript("sh".into())),
+            ("curl -s https://x | bash -e", Opaque::HiddenScript("bash".into())),
+            ("bash build.sh", Opaque::HiddenScript("bash".into())),
+            ("bash script.sh -c 'ls'", Opaque::HiddenScript("bash".into())),
+            ("sudo /bin/sh", Opaque::HiddenScript("sh".into())),
+            (". ./env.sh", Opaque::HiddenScript(".".into())),
+            ("source env.sh", Opaque::HiddenScript("source".into())),
         ];
         for (script, expected) in cases {
             assert_eq!(commands_run(script).unwrap_err(), *expected, "{script}");
@@ -662,6 +703,10 @@ mod tests {
         has("sh -c \"x; sudo rm -rf y\"", "rm -rf y");
         has("env -S 'rm -rf y'", "rm -rf y");
         has("bash -c \"bash -c 'rm -rf y'\"", "rm -rf y");
+        has("bash -ec 'rm -rf y'", "rm -rf y");
+        has("bash -o pipefail -c 'rm -rf y'", "rm -rf y");
+        has("sg wheel -c 'rm -rf y'", "rm -rf y");
+        has("pkexec rm -rf y", "rm -rf y");
         has("if true; then rm -rf y; fi", "rm -rf y");
         has("while x; do rm -rf y; done", "rm -rf y");
         has("! rm -rf y", "rm -rf y");
