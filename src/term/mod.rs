@@ -1,5 +1,6 @@
 //! Everything that talks to a person at a terminal: prompts and styling.
 
+pub mod approval;
 pub mod interrupt;
 pub mod prompt;
 pub mod sanitize;
