@@ -126,6 +126,18 @@ impl Policy {
         self.entries.iter().map(|e| (e.effect, &e.rule, e.origin))
     }
 
+    /// The deny rule with a path pattern covering `target` for tools of `class`, if any. For
+    /// tools that walk a folder (`grep`, `glob`, `list_dir`): the policy saw only the folder
+    /// they start from, so they leave out what such a rule covers inside it (`--deny
+    /// 'read_file(.env)'` keeps `.env` out of a search).
+    pub fn denied_path(&self, class: ToolClass, target: &Target) -> Option<&Rule> {
+        let call = Call { tool: "", class, target };
+        self.entries
+            .iter()
+            .find(|e| e.effect == Effect::Deny && e.rule.is_path_pattern() && e.rule.covers(call, Effect::Deny))
+            .map(|e| &e.rule)
+    }
+
     /// Decides one call: `tool` by name and class, touching `target` (from [`Tool::access`]).
     ///
     /// [`Tool::access`]: crate::tools::Tool::access
@@ -140,7 +152,7 @@ impl Policy {
         let deny = || self.entries.iter().filter(|e| e.effect == Effect::Deny);
         let allow = || self.entries.iter().filter(|e| e.effect == Effect::Allow);
 
-        if let Some(e) = deny().find(|e| e.rule.names(call)) {
+        if let Some(e) = deny().find(|e| e.rule.covers(call, Effect::Deny)) {
             return verdict(Decision::Deny, of(e));
         }
         if let Some(line) = line {
@@ -161,7 +173,7 @@ impl Policy {
             }
         }
 
-        if let Some(e) = allow().find(|e| e.rule.names(call)) {
+        if let Some(e) = allow().find(|e| e.rule.covers(call, Effect::Allow)) {
             return verdict(Decision::Allow, of(e));
         }
         let mut not_simple = None;
@@ -481,6 +493,20 @@ mod tests {
         // Without a bash deny rule, an opaque command is only asked.
         let p = policy(&[], &["web"], false);
         assert_eq!(bash(&p, "$X y"), Decision::Ask);
+    }
+
+    #[test]
+    fn walking_tools_can_leave_out_denied_paths() {
+        let p = policy(&["read"], &["read_file(.env)", "edit_file(src/**)", "read"], false);
+        assert_eq!(p.denied_path(Read, &path("config/.env")).map(Rule::as_str), Some("read_file(.env)"));
+        assert_eq!(p.denied_path(Read, &path("config/.env/inside")).map(Rule::as_str), Some("read_file(.env)"));
+        assert_eq!(p.denied_path(Read, &path("src/main.rs")), None, "edit rules are for edits");
+        assert_eq!(p.denied_path(Edit, &path("src/main.rs")).map(Rule::as_str), Some("edit_file(src/**)"));
+        assert_eq!(
+            p.denied_path(Read, &path(".envrc")),
+            None,
+            "only path patterns: a class deny already refused the call"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
 
+use super::Effect;
 use super::split::{self, CommandsRun, Word};
 use crate::tools::{Target, ToolClass};
 
@@ -159,13 +160,21 @@ impl Rule {
         }
     }
 
+    /// A path pattern (`read_file(.env)`, `edit(src/**)`).
+    pub(crate) fn is_path_pattern(&self) -> bool {
+        matches!(self.kind, Kind::Path { .. })
+    }
+
     /// A `bash(…)` rule: matches commands word by word (allow) or as any part of a line (deny).
     pub(crate) fn is_command_pattern(&self) -> bool {
         matches!(self.kind, Kind::Command { .. })
     }
 
-    /// Whether the rule covers the call regardless of how it is used (every kind but commands).
-    pub(crate) fn names(&self, call: Call<'_>) -> bool {
+    /// Whether the rule covers the call (every kind but commands, which match by their words). A
+    /// path pattern in a deny rule covers what lies inside a folder it matches, as in
+    /// `.gitignore`; in an allow rule only what it matches itself (`src/**` for a whole folder),
+    /// so allowing one folder's listing does not allow reading all that is in it.
+    pub(crate) fn covers(&self, call: Call<'_>, effect: Effect) -> bool {
         match &self.kind {
             Kind::Class(class) => *class == call.class,
             Kind::Tool(name) => name == call.tool,
@@ -175,7 +184,7 @@ impl Rule {
                 .and_then(|rest| rest.strip_prefix(server.as_str()))
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(MCP_SEPARATOR)),
             Kind::Command { .. } => false,
-            Kind::Path { class, glob } => *class == call.class && glob.matches(call.target),
+            Kind::Path { class, glob } => *class == call.class && glob.matches(call.target, effect == Effect::Deny),
             Kind::Domain { class, domain } => {
                 *class == call.class && matches!(call.target, Target::Url { host, .. } if domain_matches(domain, host))
             }
@@ -318,13 +327,17 @@ fn parse_glob(pattern: &str) -> Result<PathGlob, String> {
 }
 
 impl PathGlob {
-    fn matches(&self, target: &Target) -> bool {
+    /// Whether the path matches, or (`with_folders`) a folder above it does.
+    fn matches(&self, target: &Target, with_folders: bool) -> bool {
         let Target::Path { resolved, relative } = target else { return false };
         let path: &Path = match (self.absolute, relative) {
             (true, _) => resolved,
             (false, Some(relative)) => relative,
             (false, None) => return false,
         };
+        if !with_folders {
+            return self.matcher.is_match(path);
+        }
         path.ancestors().filter(|p| !p.as_os_str().is_empty() && p.parent().is_some()).any(|p| self.matcher.is_match(p))
     }
 }
@@ -374,8 +387,13 @@ mod tests {
         Target::Url { url: format!("https://{host}/x"), host: host.to_string() }
     }
 
+    /// As a deny rule (which also covers what is inside a matching folder).
     fn names(rule: &str, tool: &str, class: ToolClass, target: &Target) -> bool {
-        Rule::parse(rule).unwrap().names(Call { tool, class, target })
+        Rule::parse(rule).unwrap().covers(Call { tool, class, target }, Effect::Deny)
+    }
+
+    fn allows(rule: &str, tool: &str, class: ToolClass, target: &Target) -> bool {
+        Rule::parse(rule).unwrap().covers(Call { tool, class, target }, Effect::Allow)
     }
 
     #[test]
@@ -509,6 +527,19 @@ mod tests {
         assert!(names("read_file(/)", "read_file", Read, &outside("/etc/passwd")));
         assert!(names("read_file(/work/ws/.env)", "read_file", Read, &path(".env")));
         assert!(!names("read_file(/etc/**)", "read_file", Read, &outside("/etcetera/x")));
+    }
+
+    #[test]
+    fn allow_path_patterns_cover_only_what_they_match() {
+        use ToolClass::*;
+        assert!(allows("list_dir(/etc)", "list_dir", Read, &outside("/etc")));
+        assert!(!allows("list_dir(/etc)", "read_file", Read, &outside("/etc/shadow")));
+        assert!(names("read_file(/etc)", "read_file", Read, &outside("/etc/shadow")), "a deny covers the inside");
+        assert!(allows("read_file(/etc/**)", "read_file", Read, &outside("/etc/ssl/x.pem")));
+        assert!(!allows("edit_file(src)", "edit_file", Edit, &path("src/main.rs")));
+        assert!(allows("edit_file(src/**)", "edit_file", Edit, &path("src/a/main.rs")));
+        assert!(allows("edit_file(*.rs)", "edit_file", Edit, &path("src/a/main.rs")));
+        assert!(allows("edit_file(./Cargo.toml)", "write_file", Edit, &path("Cargo.toml")));
     }
 
     #[test]
