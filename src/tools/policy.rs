@@ -155,20 +155,18 @@ impl Policy {
         if let Some(e) = deny().find(|e| e.rule.covers(call, Effect::Deny)) {
             return verdict(Decision::Deny, of(e));
         }
-        if let Some(line) = line {
-            let mut command_denies = deny().filter(|e| e.rule.is_command_pattern()).peekable();
-            if command_denies.peek().is_some() {
-                match split::commands_run(line) {
-                    Ok(run) => {
-                        if let Some(e) = command_denies.find(|e| e.rule.denies_any(&run)) {
-                            return verdict(Decision::Deny, of(e));
-                        }
+        let command_denies: Vec<&Entry> = deny().filter(|e| e.rule.is_command_pattern()).collect();
+        if let (Some(line), Some(first)) = (line, command_denies.first()) {
+            match split::commands_run(line) {
+                Ok(run) => {
+                    if let Some(e) = command_denies.iter().find(|e| e.rule.denies_any(&run)) {
+                        return verdict(Decision::Deny, of(e));
                     }
-                    Err(why) => {
-                        let e = command_denies.next().expect("peeked");
-                        let reason = Reason::Opaque { rule: e.rule.clone(), origin: e.origin, why: why.to_string() };
-                        return verdict(Decision::Deny, reason);
-                    }
+                }
+                Err(why) => {
+                    let reason =
+                        Reason::Opaque { rule: first.rule.clone(), origin: first.origin, why: why.to_string() };
+                    return verdict(Decision::Deny, reason);
                 }
             }
         }
@@ -294,11 +292,12 @@ pub fn suggest_rule(tool: &str, class: ToolClass, target: &Target) -> Option<Rul
 }
 
 /// The name a path rule for this call is written with: the tool's own, or its class.
-fn path_rule_name(tool: &str, class: ToolClass) -> Option<String> {
-    Rule::parse(&format!("{tool}(x)")).is_ok().then(|| tool.to_string()).or(match class {
-        ToolClass::Read | ToolClass::Edit => Some(class.as_str().to_string()),
+fn path_rule_name(tool: &str, class: ToolClass) -> Option<&str> {
+    match class {
+        _ if rule::is_file_tool(tool) => Some(tool),
+        ToolClass::Read | ToolClass::Edit => Some(class.as_str()),
         _ => None,
-    })
+    }
 }
 
 /// `cargo test:*` for `cargo test --lib`; the line itself, requoted, for other simple commands.
@@ -323,7 +322,7 @@ fn quote_word(word: &str) -> Option<String> {
     let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@+%,^".contains(c));
     match () {
         _ if plain => Some(word.to_string()),
-        _ if word.contains('\'') || word.contains('#') => None,
+        _ if word.contains('\'') => None,
         _ => Some(format!("'{word}'")),
     }
 }
@@ -567,6 +566,8 @@ mod tests {
             ("bash", Bash, cmd("rm -rf target"), Some("bash(rm -rf target)")),
             ("bash", Bash, cmd("python3 x.py"), Some("bash(python3 x.py)")),
             ("bash", Bash, cmd("grep -n 'a b' f"), Some("bash(grep -n 'a b' f)")),
+            ("bash", Bash, cmd("echo '#1'"), Some("bash(echo '#1')")),
+            ("bash", Bash, cmd("echo \"it's\""), None),
             ("bash", Bash, cmd("make"), Some("bash(make)")),
             ("bash", Bash, cmd("cargo test; rm -rf y"), None),
             ("bash", Bash, cmd("ls *.rs"), None),

@@ -211,6 +211,11 @@ impl Rule {
     }
 }
 
+/// A built-in tool whose calls touch paths.
+pub(crate) fn is_file_tool(name: &str) -> bool {
+    FILE_TOOLS.iter().any(|(tool, _)| *tool == name)
+}
+
 /// A rule without a pattern: a class, a tool, an MCP server or one of its tools.
 fn parse_name(name: &str) -> Result<Kind, String> {
     if let Some(class) = ToolClass::parse(name) {
