@@ -11,6 +11,11 @@
 //!            read(…) edit(…)           edit_file); `/abs/**` matches absolute paths; `./x` anchors x
 //!          | web_fetch(domain:docs.rs) the host and its subdomains
 //! ```
+//!
+//! A deny path pattern also covers everything inside a folder it matches (as `.gitignore`
+//! does); an allow pattern covers only what it matches, so `src/**` is written for a folder's
+//! contents. A deny command pattern matches any command a line could run (see `split`); an
+//! allow one only a line that is one simple command.
 
 use std::fmt;
 use std::path::Path;
@@ -299,7 +304,7 @@ fn parse_domain(pattern: &str) -> Result<String, String> {
 
 /// A gitignore-style glob: `*` stays within a folder, `**` crosses folders, a pattern without a
 /// slash matches at any depth, one with a slash (or starting with `./`) is anchored at the
-/// workspace, one starting with `/` is absolute. It matches the path or any folder above it.
+/// workspace, one starting with `/` is absolute.
 fn parse_glob(pattern: &str) -> Result<PathGlob, String> {
     if pattern.is_empty() {
         return Err("the path pattern is empty (write the tool alone for every path)".into());
