@@ -12,6 +12,8 @@
 //! reach): the tools enforce them before the policy is asked, and `--yolo` does not reach them.
 
 mod rule;
+#[cfg(test)]
+mod shell_oracle;
 mod split;
 
 use std::fmt;
