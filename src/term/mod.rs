@@ -1,5 +1,6 @@
 //! Everything that talks to a person at a terminal: prompts and styling.
 
+pub mod approval;
 pub mod hidden;
 pub mod interrupt;
 pub mod output;

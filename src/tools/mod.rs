@@ -7,7 +7,9 @@
 //! ([`check_input`]), so a wrong type or a missing field is an error result naming the field.
 //! Output is capped ([`cap_middle`], [`cap_head`]) so one call cannot flood the context.
 
+pub mod approve;
 pub mod memory;
+pub mod policy;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
