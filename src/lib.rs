@@ -16,6 +16,7 @@ pub mod providers;
 pub mod term;
 pub mod tools;
 pub mod usage;
+pub mod mcp;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Auth(AuthCommand::Status(args)) => commands::auth_status::run(&ctx, args),
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Models { json } => commands::models::run(&ctx, *json),
+        Command::Mcp(command) => commands::mcp::run(&ctx, command),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

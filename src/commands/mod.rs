@@ -5,6 +5,7 @@ pub mod auth_login;
 pub mod auth_logout;
 pub mod auth_status;
 pub mod models;
+pub mod mcp;
 
 use std::path::PathBuf;
 

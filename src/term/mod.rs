@@ -4,3 +4,4 @@ pub mod interrupt;
 pub mod prompt;
 pub mod sanitize;
 pub mod style;
+pub mod elicit;
