@@ -251,7 +251,8 @@ impl Inbox {
         };
         let Some(transport) = self.transport.get().and_then(Weak::upgrade) else { return };
         if let Err(e) = transport.send(Outgoing { id: None, message: response, headers: Vec::new() }) {
-            tracing::warn!(server = %self.name, "could not answer the server's {method}: {e:?}");
+            // Usually a question that came as pincer was closing the connection.
+            tracing::debug!(server = %self.name, "could not answer the server's {method}: {e:?}");
         }
     }
 

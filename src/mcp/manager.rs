@@ -239,6 +239,25 @@ impl McpManager {
     }
 }
 
+impl Drop for McpManager {
+    /// Ends every connection at once: each may take a grace period to exit.
+    fn drop(&mut self) {
+        let clients: Vec<Arc<Client>> = self
+            .slots
+            .iter()
+            .filter_map(|s| match std::mem::replace(&mut *lock(&s.state), State::NotStarted) {
+                State::Ready { client, .. } => Some(client),
+                _ => None,
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for client in clients {
+                scope.spawn(move || drop(client));
+            }
+        });
+    }
+}
+
 fn start_one(config: &ServerConfig, options: &ConnectOptions) -> Result<(Arc<Client>, Vec<Value>), McpError> {
     let began = Instant::now();
     let client = Arc::new(connect(config, options)?);

@@ -61,7 +61,7 @@ impl StdioTransport {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        let mut child = spawn_from_lasting_thread(cmd).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => format!("cannot start {:?}: command not found", spec.command),
             _ => format!("cannot start {:?}: {e}", spec.command),
         })?;
@@ -82,6 +82,27 @@ impl StdioTransport {
         }
         Ok(StdioTransport { child, queue: Mutex::new(Some(tx)), pgid, inbox })
     }
+}
+
+type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Spawns on one thread that lives as long as pincer: `PR_SET_PDEATHSIG` fires when the
+/// *thread* that forked the child ends, so a server started from a short-lived thread (each
+/// server starts on its own) would be killed as soon as that thread finished.
+fn spawn_from_lasting_thread(cmd: Command) -> std::io::Result<Child> {
+    static SPAWNER: std::sync::OnceLock<Mutex<Sender<SpawnJob>>> = std::sync::OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        std::thread::spawn(move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+        });
+        Mutex::new(tx)
+    });
+    let (reply, answer) = mpsc::channel();
+    lock(spawner).send((cmd, reply)).map_err(|_| std::io::Error::other("the spawner thread is gone"))?;
+    answer.recv().map_err(|_| std::io::Error::other("the spawner thread is gone"))?
 }
 
 fn write_loop(mut stdin: ChildStdin, rx: mpsc::Receiver<String>) {
@@ -205,6 +226,7 @@ impl Transport for StdioTransport {
 
     fn close(&self) {
         // Dropping the queue ends the writer, which closes the server's stdin.
+        let began = Instant::now();
         lock(&self.queue).take();
         let mut child = lock(&self.child);
         let exited = |child: &mut Child, grace: Duration| {
@@ -227,6 +249,7 @@ impl Transport for StdioTransport {
                 let _ = child.wait();
             }
         }
+        tracing::debug!(server = %self.inbox.name, "stopped in {:?}", began.elapsed());
         // Children the server left behind (`npx` → `node`) share its group.
         // SAFETY: a plain signal to a group id; ESRCH when the group is empty is harmless.
         unsafe { libc::killpg(self.pgid, libc::SIGKILL) };
