@@ -585,6 +585,12 @@ impl Client {
                 }
             }
         };
+        // Progress that came just before the answer.
+        if let (Some(rx), Some(show)) = (&progress_rx, opts.progress) {
+            while let Ok(text) = rx.try_recv() {
+                show(&text);
+            }
+        }
         self.inbox.forget(id);
         outcome
     }
