@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::client::{Failure, Inbox, Outgoing, Transport, lock};
-use super::protocol::Era;
+use super::protocol::{Era, MODERN_REVISION};
 use super::stdio::MAX_MESSAGE_BYTES;
 use crate::auth::secret::Secret;
 use crate::providers::sse::{SseError, SseParser};
@@ -76,7 +76,14 @@ pub(crate) struct HttpTransport {
 impl HttpTransport {
     pub fn new(spec: HttpSpec, agent: ureq::Agent, inbox: Arc<Inbox>) -> HttpTransport {
         HttpTransport {
-            shared: Arc::new(Shared { spec, agent, inbox, state: Mutex::default(), closed: AtomicBool::new(false) }),
+            shared: Arc::new(Shared {
+                spec,
+                agent,
+                inbox,
+                // The first message is the modern probe, which must carry its revision header.
+                state: Mutex::new(State { era: Some(Era::Modern), revision: Some(MODERN_REVISION.to_string()), session: None }),
+                closed: AtomicBool::new(false),
+            }),
         }
     }
 }
