@@ -39,7 +39,7 @@ const MRTR_METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
 pub enum McpError {
     #[error("{method}: {error}")]
     Rpc { method: String, error: RpcError },
-    #[error("{method}: no answer within {} s", timeout.as_secs_f64())]
+    #[error("{method}: no answer within {}", seconds(*timeout))]
     Timeout { method: String, timeout: Duration },
     #[error("cancelled")]
     Cancelled,
@@ -53,6 +53,12 @@ pub enum McpError {
     Transport(String),
     #[error("{0}")]
     Protocol(String),
+}
+
+/// `2 s`, `0.5 s`: a timeout as people set it.
+fn seconds(d: Duration) -> String {
+    let text = format!("{:.1}", d.as_secs_f64());
+    format!("{} s", text.strip_suffix(".0").unwrap_or(&text))
 }
 
 /// A failure delivered to a waiting request.
@@ -408,8 +414,18 @@ impl Client {
     /// `deadline` bounds the whole of it; `probe_timeout` bounds the probe alone (a legacy
     /// server may never answer a method it does not know).
     pub(crate) fn handshake(&self, deadline: Instant, probe_timeout: Duration) -> Result<(), McpError> {
-        let remaining = || deadline.saturating_duration_since(Instant::now());
-        let probe = self.raw_request("server/discover", protocol::with_modern_meta(json!({})), &CallOptions::timeout(probe_timeout.min(remaining())), true);
+        let total = deadline.saturating_duration_since(Instant::now());
+        // Half the budget at most, so a server that ignores the probe can still be initialized.
+        let probe_timeout = probe_timeout.min(total / 2);
+        let outcome = self.handshake_within(deadline, probe_timeout);
+        match outcome {
+            Err(McpError::Timeout { method, .. }) => Err(McpError::Timeout { method, timeout: total }),
+            other => other,
+        }
+    }
+
+    fn handshake_within(&self, deadline: Instant, probe_timeout: Duration) -> Result<(), McpError> {
+        let probe = self.raw_request("server/discover", protocol::with_modern_meta(json!({})), &CallOptions::timeout(probe_timeout), true);
         let probe = match probe {
             Ok(v) => Some(Ok(v)),
             Err(McpError::Rpc { error, .. }) => Some(Err(error)),
@@ -485,7 +501,11 @@ impl Client {
             }
             let round = CallOptions { timeout: deadline.saturating_duration_since(Instant::now()), ..*opts };
             let p = if modern { protocol::with_modern_meta(p) } else { p };
-            let result = self.raw_request_with(method, p, extra_headers.clone(), &round, modern)?;
+            let result = match self.raw_request_with(method, p, extra_headers.clone(), &round, modern) {
+                // Say the whole budget, not what was left of it for this round.
+                Err(McpError::Timeout { method, .. }) => return Err(McpError::Timeout { method, timeout: opts.timeout }),
+                other => other?,
+            };
             let interim = result.get("resultType").and_then(Value::as_str) == Some(protocol::RESULT_INPUT_REQUIRED);
             if !(modern && interim && MRTR_METHODS.contains(&method)) {
                 return Ok(result);
