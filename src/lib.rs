@@ -12,11 +12,11 @@ pub mod env;
 pub mod exit;
 pub mod fsutil;
 pub mod http;
+pub mod mcp;
 pub mod providers;
 pub mod term;
 pub mod tools;
 pub mod usage;
-pub mod mcp;
 
 use std::process::ExitCode;
 

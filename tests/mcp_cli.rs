@@ -54,7 +54,12 @@ fn add_list_remove_edit_config_and_keep_comments() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let text = sb.read("config.toml");
     assert!(text.starts_with("# keep me\ndefault_model = \"x\" # and me\n"), "{text}");
-    assert!(text.contains("[mcp.echo]") && text.contains("env = { A = \"1\" }") && text.contains("headers = { x-team = \"blue\" }"), "{text}");
+    assert!(
+        text.contains("[mcp.echo]")
+            && text.contains("env = { A = \"1\" }")
+            && text.contains("headers = { x-team = \"blue\" }"),
+        "{text}"
+    );
 
     let again = pincer(&sb, &["mcp", "add", "echo", "--", "true"]);
     assert_eq!(again.code, 1);
@@ -68,7 +73,10 @@ fn add_list_remove_edit_config_and_keep_comments() {
     let list = list_json(&sb);
     assert_eq!(list["version"], 1);
     let echo = &list["servers"][0];
-    assert_eq!((echo["name"].as_str(), echo["transport"].as_str(), echo["state"].as_str()), (Some("echo"), Some("stdio"), Some("ok")));
+    assert_eq!(
+        (echo["name"].as_str(), echo["transport"].as_str(), echo["state"].as_str()),
+        (Some("echo"), Some("stdio"), Some("ok"))
+    );
     assert_eq!(echo["protocol_version"], "2025-11-25");
     assert_eq!(echo["tools"], 3);
     let web = &list["servers"][1];
@@ -95,7 +103,11 @@ fn call_prints_the_text_and_checks_its_arguments() {
     }
     let unknown = pincer(&sb, &["mcp", "call", "f", "nope"]);
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("no tool \"nope\"") && unknown.stderr.contains("echo, slow, wait"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no tool \"nope\"") && unknown.stderr.contains("echo, slow, wait"),
+        "{}",
+        unknown.stderr
+    );
     let tools = pincer(&sb, &["mcp", "tools", "f", "--json"]);
     let tools: serde_json::Value = serde_json::from_str(&tools.stdout).unwrap();
     assert_eq!(tools["tools"][0]["agent_name"], "mcp__f__echo");
@@ -112,7 +124,11 @@ fn broken_servers_fail_clearly_and_quickly() {
     let reason = |i: usize| list["servers"][i]["reason"].as_str().unwrap_or_default().to_string();
     assert!(list["servers"].as_array().unwrap().iter().all(|s| s["state"] == "failed"), "{list}");
     assert!(reason(0).contains("no answer within 2 s"), "{}", reason(0));
-    assert!(reason(1).contains("exited (exit status: 3)") && reason(1).contains("cannot start, no config"), "{}", reason(1));
+    assert!(
+        reason(1).contains("exited (exit status: 3)") && reason(1).contains("cannot start, no config"),
+        "{}",
+        reason(1)
+    );
     assert!(reason(2).contains("not JSON-RPC"), "{}", reason(2));
     let human = pincer(&sb, &["mcp", "list"]);
     assert!(human.stdout.contains("hangs") && human.stdout.contains("failed"), "{}", human.stdout);
@@ -191,7 +207,13 @@ fn no_server_process_outlives_pincer() {
 
     // Ctrl-C during a call that never ends: exit 130, the server and its child gone.
     std::fs::remove_file(&pids_file).unwrap();
-    let mut child = sb.process("http://127.0.0.1:9").env("PIDS_FILE", &pids_file).args(["mcp", "call", "fam", "wait"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = sb
+        .process("http://127.0.0.1:9")
+        .env("PIDS_FILE", &pids_file)
+        .args(["mcp", "call", "fam", "wait"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let pids = read_pids(&pids_file);
     std::thread::sleep(Duration::from_millis(300));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -201,7 +223,13 @@ fn no_server_process_outlives_pincer() {
 
     // pincer killed outright: the server dies with it (PR_SET_PDEATHSIG).
     std::fs::remove_file(&pids_file).unwrap();
-    let mut child = sb.process("http://127.0.0.1:9").env("PIDS_FILE", &pids_file).args(["mcp", "call", "fam", "wait"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = sb
+        .process("http://127.0.0.1:9")
+        .env("PIDS_FILE", &pids_file)
+        .args(["mcp", "call", "fam", "wait"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let pids = read_pids(&pids_file);
     child.kill().unwrap();
     child.wait().unwrap();

@@ -55,7 +55,8 @@ fn concurrent_calls_answered_in_reverse_order_reach_the_right_caller() {
                     let seen = Mutex::new(Vec::<String>::new());
                     let progress = |text: &str| seen.lock().unwrap().push(text.to_string());
                     let cancel = CancelToken::new();
-                    let ctx = ToolContext { workspace, home: workspace, cancel: &cancel, read_files, progress: &progress };
+                    let ctx =
+                        ToolContext { workspace, home: workspace, cancel: &cancel, read_files, progress: &progress };
                     let out = slow.call(&json!({"n": n}), &ctx);
                     (out, seen.into_inner().unwrap())
                 })
@@ -92,7 +93,13 @@ fn a_cancelled_call_ends_at_once_and_the_connection_stays_usable() {
             cancel.cancel();
         })
     };
-    let ctx = ToolContext { workspace: &workspace, home: &workspace, cancel: &cancel, read_files: &read_files, progress: &|_| {} };
+    let ctx = ToolContext {
+        workspace: &workspace,
+        home: &workspace,
+        cancel: &cancel,
+        read_files: &read_files,
+        progress: &|_| {},
+    };
     let began = std::time::Instant::now();
     let out = wait.call(&json!({}), &ctx);
     canceller.join().unwrap();

@@ -21,7 +21,11 @@ fn modules() -> &'static Path {
     DIR.get_or_init(|| {
         let root = env!("CARGO_MANIFEST_DIR");
         let out = Command::new(format!("{root}/scripts/mcp-counterparts")).arg("install").output().unwrap();
-        assert!(out.status.success(), "scripts/mcp-counterparts install failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "scripts/mcp-counterparts install failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("node_modules")
     })
 }
@@ -69,8 +73,30 @@ fn everything_and_filesystem_over_stdio() {
     let notes = sb.dir.path().join("notes");
     std::fs::create_dir_all(&notes).unwrap();
     std::fs::write(notes.join("hello.txt"), "hi").unwrap();
-    ok(pincer(&sb, &["mcp", "add", "every", "--", &node(), &package("@modelcontextprotocol/server-everything/dist/index.js"), "stdio"]));
-    ok(pincer(&sb, &["mcp", "add", "files", "--", &node(), &package("@modelcontextprotocol/server-filesystem/dist/index.js"), notes.to_str().unwrap()]));
+    ok(pincer(
+        &sb,
+        &[
+            "mcp",
+            "add",
+            "every",
+            "--",
+            &node(),
+            &package("@modelcontextprotocol/server-everything/dist/index.js"),
+            "stdio",
+        ],
+    ));
+    ok(pincer(
+        &sb,
+        &[
+            "mcp",
+            "add",
+            "files",
+            "--",
+            &node(),
+            &package("@modelcontextprotocol/server-filesystem/dist/index.js"),
+            notes.to_str().unwrap(),
+        ],
+    ));
     let list: serde_json::Value = serde_json::from_str(&ok(pincer(&sb, &["mcp", "list", "--json"])).stdout).unwrap();
     for server in list["servers"].as_array().unwrap() {
         assert_eq!(server["state"], "ok", "{server}");
@@ -83,10 +109,21 @@ fn everything_and_filesystem_over_stdio() {
     assert!(sum.stdout.contains("42"), "{}", sum.stdout);
     let image = ok(pincer(&sb, &["mcp", "call", "every", "get-tiny-image"]));
     assert!(image.stderr.contains("[image: image/png"), "{}", image.stderr);
-    let structured = ok(pincer(&sb, &["mcp", "call", "every", "get-structured-content", "--args", r#"{"location": "New York"}"#]));
+    let structured =
+        ok(pincer(&sb, &["mcp", "call", "every", "get-structured-content", "--args", r#"{"location": "New York"}"#]));
     assert!(structured.stdout.contains("temperature"), "{}", structured.stdout);
     // The filesystem server is offered the workspace (the current folder) as its root.
-    let listing = ok(pincer(&sb, &["mcp", "call", "files", "list_directory", "--args", &format!(r#"{{"path": {:?}}}"#, notes.display().to_string())]));
+    let listing = ok(pincer(
+        &sb,
+        &[
+            "mcp",
+            "call",
+            "files",
+            "list_directory",
+            "--args",
+            &format!(r#"{{"path": {:?}}}"#, notes.display().to_string()),
+        ],
+    ));
     assert!(listing.stdout.contains("hello.txt"), "{}", listing.stdout);
     let outside = pincer(&sb, &["mcp", "call", "files", "read_text_file", "--args", r#"{"path": "/etc/passwd"}"#]);
     assert_eq!(outside.code, 1, "isError exits 1: {}", outside.stdout);
@@ -109,7 +146,9 @@ fn wait_for_line(reader: impl std::io::Read, needle: &str) {
 fn everything_over_streamable_http() {
     let port = free_port();
     let mut cmd = Command::new(node());
-    cmd.arg(package("@modelcontextprotocol/server-everything/dist/index.js")).arg("streamableHttp").env("PORT", port.to_string());
+    cmd.arg(package("@modelcontextprotocol/server-everything/dist/index.js"))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string());
     let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).stdin(Stdio::null()).spawn().unwrap();
     wait_for_line(child.stderr.take().unwrap(), "listening on port");
     let _server = Server(child);
@@ -120,7 +159,10 @@ fn everything_over_streamable_http() {
     let echo = ok(pincer(&sb, &["mcp", "call", "web", "echo", "--args", r#"{"message": "over http"}"#]));
     assert_eq!(echo.stdout.trim(), "Echo: over http");
     // Progress notifications on the call's event stream, then the answer.
-    let long = ok(pincer(&sb, &["mcp", "call", "web", "trigger-long-running-operation", "--args", r#"{"duration": 1, "steps": 2}"#]));
+    let long = ok(pincer(
+        &sb,
+        &["mcp", "call", "web", "trigger-long-running-operation", "--args", r#"{"duration": 1, "steps": 2}"#],
+    ));
     assert!(long.stderr.contains("… 1/2") && long.stderr.contains("… 2/2"), "{}", long.stderr);
     assert!(long.stdout.contains("completed"), "{}", long.stdout);
 }
@@ -138,7 +180,11 @@ fn the_stateless_2026_sdk_over_stdio_and_http() {
     ok(pincer(&sb, &["mcp", "add", "local", "--", &node(), &stateless_server(), "stdio"]));
     let list: serde_json::Value = serde_json::from_str(&ok(pincer(&sb, &["mcp", "list", "--json"])).stdout).unwrap();
     for server in list["servers"].as_array().unwrap() {
-        assert_eq!((server["state"].as_str(), server["protocol_version"].as_str()), (Some("ok"), Some("2026-07-28")), "{server}");
+        assert_eq!(
+            (server["state"].as_str(), server["protocol_version"].as_str()),
+            (Some("ok"), Some("2026-07-28")),
+            "{server}"
+        );
         assert_eq!(server["tools"], 2);
     }
     for name in ["modern", "local"] {
@@ -148,7 +194,10 @@ fn the_stateless_2026_sdk_over_stdio_and_http() {
         let declined = pincer(&sb, &["mcp", "call", name, "confirm", "--args", r#"{"action": "deploy"}"#]);
         assert_eq!(declined.code, 1);
         assert_eq!(declined.stdout.trim(), "not done: decline");
-        let accepted = ok(pincer(&sb, &["mcp", "call", name, "confirm", "--args", r#"{"action": "deploy"}"#, "--accept-defaults"]));
+        let accepted = ok(pincer(
+            &sb,
+            &["mcp", "call", name, "confirm", "--args", r#"{"action": "deploy"}"#, "--accept-defaults"],
+        ));
         assert_eq!(accepted.stdout.trim(), "done: deploy ({\"sure\":true})");
     }
 }

@@ -31,19 +31,26 @@ pub fn run(ctx: &Context, command: &McpCommand) -> anyhow::Result<ExitCode> {
         McpCommand::Add(args) => add(ctx, args),
         McpCommand::List { json } => list(ctx, *json),
         McpCommand::Tools { name, json } => tools(ctx, name, *json),
-        McpCommand::Call { name, tool, args, accept_defaults } => call(ctx, name, tool, args.as_deref(), *accept_defaults),
+        McpCommand::Call { name, tool, args, accept_defaults } => {
+            call(ctx, name, tool, args.as_deref(), *accept_defaults)
+        }
         McpCommand::Remove { name } => remove(ctx, name),
     }
 }
 
 fn add(ctx: &Context, args: &McpAddArgs) -> anyhow::Result<ExitCode> {
-    mcp_config::validate_name(&args.name).map_err(|e| UsageError(format!("{e}\nhint: e.g. pincer mcp add files -- COMMAND")))?;
+    mcp_config::validate_name(&args.name)
+        .map_err(|e| UsageError(format!("{e}\nhint: e.g. pincer mcp add files -- COMMAND")))?;
     let transport = match (&args.url, args.command.split_first()) {
         (Some(url), _) => {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(UsageError(format!("--url {url:?} is not an http(s) URL\nhint: e.g. --url https://example.com/mcp")).into());
+                return Err(UsageError(format!(
+                    "--url {url:?} is not an http(s) URL\nhint: e.g. --url https://example.com/mcp"
+                ))
+                .into());
             }
-            let headers = args.headers.iter().map(|h| split_pair(h, ':', "--header", "K:V")).collect::<Result<Vec<_>, _>>()?;
+            let headers =
+                args.headers.iter().map(|h| split_pair(h, ':', "--header", "K:V")).collect::<Result<Vec<_>, _>>()?;
             if let Some((k, _)) = headers.iter().find(|(k, _)| mcp_config::is_auth_header(k)) {
                 return Err(UsageError(format!(
                     "--header {k}: secrets do not belong in config.toml\nhint: servers that need sign-in use OAuth (pincer auth login --mcp NAME)"
@@ -55,7 +62,11 @@ fn add(ctx: &Context, args: &McpAddArgs) -> anyhow::Result<ExitCode> {
         (None, Some((command, rest))) => {
             let env = args.env.iter().map(|e| split_pair(e, '=', "--env", "K=V")).collect::<Result<Vec<_>, _>>()?;
             let cwd = match &args.cwd {
-                Some(dir) => Some(dir.canonicalize().with_context(|| format!("--cwd {}", dir.display())).map_err(|e| UsageError(format!("{e:#}\nhint: give an existing folder")))?),
+                Some(dir) => Some(
+                    dir.canonicalize()
+                        .with_context(|| format!("--cwd {}", dir.display()))
+                        .map_err(|e| UsageError(format!("{e:#}\nhint: give an existing folder")))?,
+                ),
                 None => None,
             };
             TransportConfig::Stdio { command: command.clone(), args: rest.to_vec(), env, cwd }
@@ -82,7 +93,10 @@ fn add(ctx: &Context, args: &McpAddArgs) -> anyhow::Result<ExitCode> {
 fn split_pair(text: &str, sep: char, flag: &str, shape: &str) -> Result<(String, String), UsageError> {
     match text.split_once(sep) {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim_start().to_string())),
-        _ => Err(UsageError(format!("{flag} {text:?} is not {shape}\nhint: e.g. {flag} {}", if sep == '=' { "KEY=value" } else { "x-team:blue" }))),
+        _ => Err(UsageError(format!(
+            "{flag} {text:?} is not {shape}\nhint: e.g. {flag} {}",
+            if sep == '=' { "KEY=value" } else { "x-team:blue" }
+        ))),
     }
 }
 
@@ -94,8 +108,12 @@ fn remove(ctx: &Context, name: &str) -> anyhow::Result<ExitCode> {
     let removed = Config::update(&ctx.home, |config| mcp_config::remove(config, name))?;
     if !removed {
         let config = Config::load(&ctx.home)?;
-        let names: Vec<String> = mcp_config::servers(&config).into_iter().map(|s| s.map(|c| c.name).unwrap_or_else(|b| b.name)).collect();
-        anyhow::bail!("no MCP server named {name:?} in config.toml\nhint: configured: {}", if names.is_empty() { "none".into() } else { names.join(", ") });
+        let names: Vec<String> =
+            mcp_config::servers(&config).into_iter().map(|s| s.map(|c| c.name).unwrap_or_else(|b| b.name)).collect();
+        anyhow::bail!(
+            "no MCP server named {name:?} in config.toml\nhint: configured: {}",
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        );
     }
     eprintln!("Removed MCP server {name} from {}", Config::path_in(&ctx.home).display());
     Ok(ExitCode::SUCCESS)
@@ -130,7 +148,14 @@ fn list(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
     let servers: Vec<ServerReport> = manager
         .statuses()
         .into_iter()
-        .map(|s| ServerReport { name: s.name, transport: s.transport, state: s.state, reason: s.reason, protocol_version: s.protocol_version, tools: s.tools })
+        .map(|s| ServerReport {
+            name: s.name,
+            transport: s.transport,
+            state: s.state,
+            reason: s.reason,
+            protocol_version: s.protocol_version,
+            tools: s.tools,
+        })
         .collect();
     let mut out = std::io::stdout().lock();
     if json {
@@ -173,14 +198,21 @@ fn start_one(ctx: &Context, name: &str, elicitor: Arc<dyn Elicitor>) -> anyhow::
     let all = manager(ctx, elicitor)?;
     if !all.names().contains(&name) {
         let names = all.names().join(", ");
-        anyhow::bail!("no MCP server named {name:?} in config.toml\nhint: configured: {}", if names.is_empty() { "none (pincer mcp add NAME -- COMMAND)".into() } else { names });
+        anyhow::bail!(
+            "no MCP server named {name:?} in config.toml\nhint: configured: {}",
+            if names.is_empty() { "none (pincer mcp add NAME -- COMMAND)".into() } else { names }
+        );
     }
     let manager = all.only(name);
     manager.start();
     let status = manager.statuses().remove(0);
     if status.state != "ok" {
         let reason = sanitize(status.reason.as_deref().unwrap_or("unknown")).into_owned();
-        let hint = if status.state == "disabled" { format!("set enabled = true in [mcp.{name}]") } else { format!("PINCER_LOG=debug pincer mcp tools {name} shows the server's own log") };
+        let hint = if status.state == "disabled" {
+            format!("set enabled = true in [mcp.{name}]")
+        } else {
+            format!("PINCER_LOG=debug pincer mcp tools {name} shows the server's own log")
+        };
         anyhow::bail!("mcp server {name}: {reason}\nhint: {hint}");
     }
     Ok(manager)
@@ -221,7 +253,10 @@ fn tools(ctx: &Context, name: &str, json: bool) -> anyhow::Result<ExitCode> {
     let revision = manager.statuses().remove(0).protocol_version;
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &ToolsReport { version: JSON_VERSION, server: name.to_string(), protocol_version: revision, tools })?;
+        serde_json::to_writer_pretty(
+            &mut out,
+            &ToolsReport { version: JSON_VERSION, server: name.to_string(), protocol_version: revision, tools },
+        )?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -260,8 +295,17 @@ fn call(ctx: &Context, name: &str, tool: &str, args: Option<&str>, accept_defaul
         None => Value::Object(Default::default()),
         Some(text) => match serde_json::from_str::<Value>(text) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return Err(UsageError("--args must be a JSON object\nhint: e.g. --args '{\"path\": \".\"}'".into()).into()),
-            Err(e) => return Err(UsageError(format!("--args is not valid JSON: {e}\nhint: e.g. --args '{{\"path\": \".\"}}'")).into()),
+            Ok(_) => {
+                return Err(
+                    UsageError("--args must be a JSON object\nhint: e.g. --args '{\"path\": \".\"}'".into()).into()
+                );
+            }
+            Err(e) => {
+                return Err(UsageError(format!(
+                    "--args is not valid JSON: {e}\nhint: e.g. --args '{{\"path\": \".\"}}'"
+                ))
+                .into());
+            }
         },
     };
     // A terminal asks the person; a script declines, or takes the defaults when told to.
@@ -313,7 +357,10 @@ fn call(ctx: &Context, name: &str, tool: &str, args: Option<&str>, accept_defaul
     let result = match result {
         Ok(r) => r,
         Err(McpError::Cancelled) => return Err(Interrupted.into()),
-        Err(e) => anyhow::bail!("mcp server {name}: {}\nhint: PINCER_LOG=debug shows the server's own log", sanitize(&e.to_string())),
+        Err(e) => anyhow::bail!(
+            "mcp server {name}: {}\nhint: PINCER_LOG=debug shows the server's own log",
+            sanitize(&e.to_string())
+        ),
     };
     let output = crate::mcp::content::to_output(&result);
     let mut out = std::io::stdout().lock();

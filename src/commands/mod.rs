@@ -4,8 +4,8 @@ pub mod agent;
 pub mod auth_login;
 pub mod auth_logout;
 pub mod auth_status;
-pub mod models;
 pub mod mcp;
+pub mod models;
 
 use std::path::PathBuf;
 

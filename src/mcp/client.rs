@@ -65,9 +65,15 @@ fn seconds(d: Duration) -> String {
 #[derive(Debug, Clone)]
 pub(crate) enum Failure {
     Rpc(RpcError),
-    Unauthorized { status: u16, www_authenticate: Option<String> },
+    Unauthorized {
+        status: u16,
+        www_authenticate: Option<String>,
+    },
     /// An HTTP error status without a JSON-RPC body.
-    Http { status: u16, body: String },
+    Http {
+        status: u16,
+        body: String,
+    },
     Closed(String),
 }
 
@@ -192,7 +198,11 @@ impl Inbox {
     /// The server's last stderr lines, for an error message (`""` when it said nothing).
     pub fn stderr_tail(&self) -> String {
         let tail = lock(&self.stderr_tail);
-        if tail.is_empty() { String::new() } else { format!(" (its stderr: {})", tail.iter().cloned().collect::<Vec<_>>().join(" | ")) }
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!(" (its stderr: {})", tail.iter().cloned().collect::<Vec<_>>().join(" | "))
+        }
     }
 
     /// Takes one framed message. `post_id` is the id of the HTTP request whose response body
@@ -358,7 +368,7 @@ pub struct Client {
     pub(crate) instructions: Mutex<Option<String>>,
     /// Over HTTP, `x-mcp-header` arguments are mirrored into `Mcp-Param-*` headers.
     http: bool,
-    param_headers: Mutex<HashMap<String, Vec<(Vec<String>, String)>>>,
+    param_headers: Mutex<HashMap<String, Vec<protocol::ParamHeader>>>,
 }
 
 impl Client {
@@ -425,7 +435,12 @@ impl Client {
     }
 
     fn handshake_within(&self, deadline: Instant, probe_timeout: Duration) -> Result<(), McpError> {
-        let probe = self.raw_request("server/discover", protocol::with_modern_meta(json!({})), &CallOptions::timeout(probe_timeout), true);
+        let probe = self.raw_request(
+            "server/discover",
+            protocol::with_modern_meta(json!({})),
+            &CallOptions::timeout(probe_timeout),
+            true,
+        );
         let probe = match probe {
             Ok(v) => Some(Ok(v)),
             Err(McpError::Rpc { error, .. }) => Some(Err(error)),
@@ -457,7 +472,12 @@ impl Client {
         for revision in offer {
             let timeout = deadline.saturating_duration_since(Instant::now());
             self.transport.set_revision(Era::Legacy, revision);
-            match self.raw_request("initialize", protocol::initialize_params(revision), &CallOptions::timeout(timeout), false) {
+            match self.raw_request(
+                "initialize",
+                protocol::initialize_params(revision),
+                &CallOptions::timeout(timeout),
+                false,
+            ) {
                 Ok(result) => {
                     let agreed = protocol::agreed_revision(&result).map_err(McpError::Protocol)?;
                     *lock(&self.server_info) = result.get("serverInfo").cloned();
@@ -477,7 +497,9 @@ impl Client {
 
     pub(crate) fn notify(&self, method: &str, params: Option<Value>) -> Result<(), McpError> {
         let message = jsonrpc::notification(method, params);
-        self.transport.send(Outgoing { id: None, message, headers: Vec::new() }).map_err(|f| failure_error(method, f, &self.inbox))
+        self.transport
+            .send(Outgoing { id: None, message, headers: Vec::new() })
+            .map_err(|f| failure_error(method, f, &self.inbox))
     }
 
     /// A request, answered in full: in the modern era, interim "input required" results are
@@ -486,7 +508,13 @@ impl Client {
         self.request_with(method, params, Vec::new(), opts)
     }
 
-    fn request_with(&self, method: &str, params: Value, extra: Vec<(String, String)>, opts: &CallOptions<'_>) -> Result<Value, McpError> {
+    fn request_with(
+        &self,
+        method: &str,
+        params: Value,
+        extra: Vec<(String, String)>,
+        opts: &CallOptions<'_>,
+    ) -> Result<Value, McpError> {
         let modern = self.era() == Era::Modern;
         let extra_headers = extra;
         let deadline = Instant::now() + opts.timeout;
@@ -503,7 +531,9 @@ impl Client {
             let p = if modern { protocol::with_modern_meta(p) } else { p };
             let result = match self.raw_request_with(method, p, extra_headers.clone(), &round, modern) {
                 // Say the whole budget, not what was left of it for this round.
-                Err(McpError::Timeout { method, .. }) => return Err(McpError::Timeout { method, timeout: opts.timeout }),
+                Err(McpError::Timeout { method, .. }) => {
+                    return Err(McpError::Timeout { method, timeout: opts.timeout });
+                }
                 other => other?,
             };
             let interim = result.get("resultType").and_then(Value::as_str) == Some(protocol::RESULT_INPUT_REQUIRED);
@@ -512,7 +542,9 @@ impl Client {
             }
             extra = Some((self.input_responses(&result), result.get("requestState").cloned()));
         }
-        Err(McpError::Protocol(format!("{method}: the server asked for input {MAX_INPUT_ROUNDS} times without finishing")))
+        Err(McpError::Protocol(format!(
+            "{method}: the server asked for input {MAX_INPUT_ROUNDS} times without finishing"
+        )))
     }
 
     /// The `inputResponses` for an `InputRequiredResult`'s `inputRequests`. Requests pincer
@@ -527,7 +559,9 @@ impl Client {
                     Ok(answer) => {
                         responses.insert(key.clone(), answer);
                     }
-                    Err((_, why)) => tracing::info!(server = %self.name(), "left input request {key} unanswered: {why}"),
+                    Err((_, why)) => {
+                        tracing::info!(server = %self.name(), "left input request {key} unanswered: {why}")
+                    }
                 }
             }
         }
@@ -535,7 +569,13 @@ impl Client {
     }
 
     /// One request/response exchange, bounded by `opts`.
-    fn raw_request(&self, method: &str, params: Value, opts: &CallOptions<'_>, modern_headers: bool) -> Result<Value, McpError> {
+    fn raw_request(
+        &self,
+        method: &str,
+        params: Value,
+        opts: &CallOptions<'_>,
+        modern_headers: bool,
+    ) -> Result<Value, McpError> {
         self.raw_request_with(method, params, Vec::new(), opts, modern_headers)
     }
 
@@ -592,7 +632,9 @@ impl Client {
                 self.cancel(id, "timed out");
                 let mut why = McpError::Timeout { method: method.to_string(), timeout: opts.timeout };
                 if let Some(noise) = self.inbox.noise() {
-                    why = McpError::Protocol(format!("{why}; the server only wrote output that is not JSON-RPC ({noise})"));
+                    why = McpError::Protocol(format!(
+                        "{why}; the server only wrote output that is not JSON-RPC ({noise})"
+                    ));
                 }
                 break Err(why);
             }
@@ -601,7 +643,9 @@ impl Client {
                 Ok(Err(f)) => break Err(failure_error(method, f, &self.inbox)),
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => {
-                    break Err(McpError::Closed(self.inbox.closed_reason().unwrap_or_else(|| "connection closed".into())));
+                    break Err(McpError::Closed(
+                        self.inbox.closed_reason().unwrap_or_else(|| "connection closed".into()),
+                    ));
                 }
             }
         };
@@ -708,7 +752,9 @@ pub(crate) const LEGACY_HTTP_STATUS: &str = "legacy-http-status";
 
 fn failure_error(method: &str, f: Failure, inbox: &Inbox) -> McpError {
     match f {
-        Failure::Rpc(error) => McpError::Rpc { method: method.to_string(), error: RpcError { message: quote(&error.message), ..error } },
+        Failure::Rpc(error) => {
+            McpError::Rpc { method: method.to_string(), error: RpcError { message: quote(&error.message), ..error } }
+        }
         Failure::Unauthorized { status, www_authenticate } => McpError::Unauthorized { status, www_authenticate },
         Failure::Http { status, body } => {
             if (400..500).contains(&status) && method == "server/discover" {
@@ -750,7 +796,10 @@ mod tests {
         let inbox = inbox();
         let a = inbox.register(1);
         let b = inbox.register(2);
-        inbox.deliver_text(r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"hi"}}"#, None);
+        inbox.deliver_text(
+            r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"hi"}}"#,
+            None,
+        );
         inbox.deliver_text(r#"{"jsonrpc":"2.0","id":2,"result":{"n":2}}"#, None);
         inbox.deliver_text(r#"{"jsonrpc":"2.0","id":1,"result":{"n":1}}"#, None);
         assert_eq!(b.recv().unwrap().unwrap()["n"], 2);

@@ -94,7 +94,8 @@ fn parse_entry(name: &str, item: &Item) -> Result<ServerConfig, BadEntry> {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(bad(format!("url {url:?} is not an http(s) URL")));
             }
-            let (headers, secret): (Vec<_>, Vec<_>) = pairs("headers").into_iter().partition(|(k, _)| !is_auth_header(k));
+            let (headers, secret): (Vec<_>, Vec<_>) =
+                pairs("headers").into_iter().partition(|(k, _)| !is_auth_header(k));
             if !secret.is_empty() {
                 return Err(bad("headers hold an Authorization header: secrets do not belong in config.toml".into()));
             }
@@ -191,13 +192,31 @@ mod tests {
         );
         let all = servers(&c);
         let files = all[0].as_ref().unwrap();
-        assert_eq!(files.transport, TransportConfig::Stdio { command: "npx".into(), args: vec!["-y".into(), "fs".into()],
-            env: vec![("K".into(), "v".into())], cwd: None });
-        assert_eq!((files.tool_timeout, files.startup_timeout, files.enabled), (Duration::from_secs(5), DEFAULT_STARTUP_TIMEOUT, true));
+        assert_eq!(
+            files.transport,
+            TransportConfig::Stdio {
+                command: "npx".into(),
+                args: vec!["-y".into(), "fs".into()],
+                env: vec![("K".into(), "v".into())],
+                cwd: None
+            }
+        );
+        assert_eq!(
+            (files.tool_timeout, files.startup_timeout, files.enabled),
+            (Duration::from_secs(5), DEFAULT_STARTUP_TIMEOUT, true)
+        );
         let remote = all[1].as_ref().unwrap();
         assert!(!remote.enabled);
-        assert_eq!(remote.transport, TransportConfig::Http { url: "https://example.com/mcp".into(), headers: vec![("x-team".into(), "blue".into())] });
-        for (i, needle) in [(2, "both"), (3, "neither"), (4, "not a valid server name"), (5, "startup_timeout"), (6, "secrets")] {
+        assert_eq!(
+            remote.transport,
+            TransportConfig::Http {
+                url: "https://example.com/mcp".into(),
+                headers: vec![("x-team".into(), "blue".into())]
+            }
+        );
+        for (i, needle) in
+            [(2, "both"), (3, "neither"), (4, "not a valid server name"), (5, "startup_timeout"), (6, "secrets")]
+        {
             let bad = all[i].as_ref().unwrap_err();
             assert!(bad.reason.contains(needle), "{i}: {bad:?}");
         }
@@ -208,8 +227,22 @@ mod tests {
         let text = "# mine\ndefault_model = \"x\" # keep\n\n[mcp.old]  # old one\ncommand = \"a\"\n";
         let mut c = config(text);
         add(&mut c, "new", &TransportConfig::Http { url: "http://127.0.0.1:1/mcp".into(), headers: vec![] }).unwrap();
-        add(&mut c, "cli", &TransportConfig::Stdio { command: "node".into(), args: vec!["s.js".into()], env: vec![("A".into(), "1".into())], cwd: None }).unwrap();
-        assert!(add(&mut c, "old", &TransportConfig::Http { url: "http://x".into(), headers: vec![] }).unwrap_err().contains("already"));
+        add(
+            &mut c,
+            "cli",
+            &TransportConfig::Stdio {
+                command: "node".into(),
+                args: vec!["s.js".into()],
+                env: vec![("A".into(), "1".into())],
+                cwd: None,
+            },
+        )
+        .unwrap();
+        assert!(
+            add(&mut c, "old", &TransportConfig::Http { url: "http://x".into(), headers: vec![] })
+                .unwrap_err()
+                .contains("already")
+        );
         let out = c.to_text();
         assert!(out.starts_with(text), "{out}");
         assert!(out.contains("[mcp.new]\nurl = \"http://127.0.0.1:1/mcp\""), "{out}");

@@ -46,11 +46,24 @@ pub fn to_output(result: &Value) -> ToolOutput {
                 let field = |k: &str| resource.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
                 match resource.get("text").and_then(Value::as_str) {
                     Some(t) => push_text(&mut parts, t.to_string()),
-                    None => push_text(&mut parts, format!("[binary resource {} ({}, {})]", field("uri"), field("mimeType"), human_bytes(field("blob").len()))),
+                    None => push_text(
+                        &mut parts,
+                        format!(
+                            "[binary resource {} ({}, {})]",
+                            field("uri"),
+                            field("mimeType"),
+                            human_bytes(field("blob").len())
+                        ),
+                    ),
                 }
             }
-            "resource_link" => push_text(&mut parts, format!("[resource {} {}]", text("uri"), text("name")).trim_end().to_string()),
-            "audio" => push_text(&mut parts, format!("[audio left out: {}, {}]", text("mimeType"), human_bytes(text("data").len()))),
+            "resource_link" => {
+                push_text(&mut parts, format!("[resource {} {}]", text("uri"), text("name")).trim_end().to_string())
+            }
+            "audio" => push_text(
+                &mut parts,
+                format!("[audio left out: {}, {}]", text("mimeType"), human_bytes(text("data").len())),
+            ),
             other => {
                 others += 1;
                 tracing::debug!("left out a content block of type {other:?}");
@@ -118,7 +131,12 @@ mod tests {
         assert_eq!(out.parts[0], OutputPart::Text("hello".into()));
         assert_eq!(out.parts[1], OutputPart::Image { media_type: "image/png".into(), data: "iVBORw0KGgo=".into() });
         let rest = out.joined_text();
-        for needle in ["inside", "[binary resource file:///b (application/zip, 4 bytes)]", "[resource file:///c c]", "[image left out: image/tiff"] {
+        for needle in [
+            "inside",
+            "[binary resource file:///b (application/zip, 4 bytes)]",
+            "[resource file:///c c]",
+            "[image left out: image/tiff",
+        ] {
             assert!(rest.contains(needle), "{needle} in {rest}");
         }
         assert!(out.summary.contains("1 image") && out.summary.contains("1 block left out"), "{}", out.summary);

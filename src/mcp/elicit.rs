@@ -78,7 +78,11 @@ impl Elicitor for AcceptDefaults {
         let content = defaults(&request.schema);
         let missing: Vec<&str> = required(&request.schema).into_iter().filter(|k| !content.contains_key(*k)).collect();
         if !missing.is_empty() {
-            tracing::warn!(server, "declined an elicitation: required fields without a default: {}", missing.join(", "));
+            tracing::warn!(
+                server,
+                "declined an elicitation: required fields without a default: {}",
+                missing.join(", ")
+            );
             return ElicitOutcome::Decline;
         }
         ElicitOutcome::Accept(content)
@@ -98,7 +102,11 @@ pub fn defaults(schema: &Value) -> Map<String, Value> {
 }
 
 pub fn required(schema: &Value) -> Vec<&str> {
-    schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -117,7 +125,10 @@ mod tests {
             "score": {"type": "number", "default": 95.5}, "status": {"type": "string", "enum": ["a", "b"], "default": "a"},
             "verified": {"type": "boolean", "default": true}, "nick": {"type": "string"}}});
         let ElicitOutcome::Accept(content) = AcceptDefaults.elicit("s", &form(schema)) else { panic!("declined") };
-        assert_eq!(Value::Object(content), json!({"name": "John Doe", "age": 30, "score": 95.5, "status": "a", "verified": true}));
+        assert_eq!(
+            Value::Object(content),
+            json!({"name": "John Doe", "age": 30, "score": 95.5, "status": "a", "verified": true})
+        );
     }
 
     #[test]

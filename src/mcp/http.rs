@@ -81,7 +81,11 @@ impl HttpTransport {
                 agent,
                 inbox,
                 // The first message is the modern probe, which must carry its revision header.
-                state: Mutex::new(State { era: Some(Era::Modern), revision: Some(MODERN_REVISION.to_string()), session: None }),
+                state: Mutex::new(State {
+                    era: Some(Era::Modern),
+                    revision: Some(MODERN_REVISION.to_string()),
+                    session: None,
+                }),
                 closed: AtomicBool::new(false),
             }),
         }
@@ -97,7 +101,10 @@ enum Answer {
 }
 
 impl Shared {
-    fn common_headers(&self, req: ureq::RequestBuilder<ureq::typestate::WithBody>) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+    fn common_headers(
+        &self,
+        req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         let mut req = req;
         for (k, v) in &self.spec.headers {
             req = req.header(k, v);
@@ -116,7 +123,10 @@ impl Shared {
         req
     }
 
-    fn without_body_headers(&self, mut req: ureq::RequestBuilder<ureq::typestate::WithoutBody>) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+    fn without_body_headers(
+        &self,
+        mut req: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
         for (k, v) in &self.spec.headers {
             req = req.header(k, v);
         }
@@ -135,7 +145,10 @@ impl Shared {
     }
 
     fn post(&self, out: &Outgoing) -> Result<Answer, Failure> {
-        let mut req = self.common_headers(self.agent.post(&self.spec.url)).header("accept", ACCEPT_POST).header("content-type", CONTENT_JSON);
+        let mut req = self
+            .common_headers(self.agent.post(&self.spec.url))
+            .header("accept", ACCEPT_POST)
+            .header("content-type", CONTENT_JSON);
         for (k, v) in &out.headers {
             req = req.header(k, v);
         }
@@ -165,7 +178,11 @@ impl Shared {
         self.read_answer(response.map_err(|e| transport_failure(&e))?, None)
     }
 
-    fn read_answer(&self, mut response: ureq::http::Response<ureq::Body>, post_id: Option<u64>) -> Result<Answer, Failure> {
+    fn read_answer(
+        &self,
+        mut response: ureq::http::Response<ureq::Body>,
+        post_id: Option<u64>,
+    ) -> Result<Answer, Failure> {
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         if let Some(session) = header(HEADER_SESSION) {
@@ -185,7 +202,9 @@ impl Shared {
             let body = read_capped(&mut response).unwrap_or_default();
             let text = String::from_utf8_lossy(&body);
             // A JSON-RPC error body says more than the status does.
-            if let Some(super::jsonrpc::Incoming::Response { outcome: Err(e), .. }) = super::jsonrpc::parse(&text).into_iter().next() {
+            if let Some(super::jsonrpc::Incoming::Response { outcome: Err(e), .. }) =
+                super::jsonrpc::parse(&text).into_iter().next()
+            {
                 return Err(Failure::Rpc(e));
             }
             if status == 404 && lock(&self.state).session.is_some() {
@@ -198,7 +217,10 @@ impl Shared {
         }
         let body = read_capped(&mut response).map_err(|e| Failure::Closed(format!("cannot read the answer: {e}")))?;
         if body.len() > MAX_MESSAGE_BYTES {
-            return Err(Failure::Closed(format!("the server sent an answer larger than {} MiB", MAX_MESSAGE_BYTES >> 20)));
+            return Err(Failure::Closed(format!(
+                "the server sent an answer larger than {} MiB",
+                MAX_MESSAGE_BYTES >> 20
+            )));
         }
         let text = String::from_utf8_lossy(&body);
         if !text.trim().is_empty() {
@@ -207,7 +229,11 @@ impl Shared {
         Ok(Answer::Done)
     }
 
-    fn read_stream(&self, mut response: ureq::http::Response<ureq::Body>, post_id: Option<u64>) -> Result<Answer, Failure> {
+    fn read_stream(
+        &self,
+        mut response: ureq::http::Response<ureq::Body>,
+        post_id: Option<u64>,
+    ) -> Result<Answer, Failure> {
         let mut parser = SseParser::with_max_line_bytes(MAX_MESSAGE_BYTES);
         let mut reader = response.body_mut().as_reader();
         let mut chunk = vec![0u8; READ_CHUNK];
@@ -254,9 +280,16 @@ impl Shared {
                 Ok(Answer::StreamEnded { last_event_id, retry }) => {
                     let Some(id) = id.filter(|id| self.inbox.is_pending(*id)) else { break };
                     let legacy = lock(&self.state).era == Some(Era::Legacy);
-                    if !legacy || last_event_id.is_empty() || resumes == MAX_RESUMES || self.closed.load(Ordering::SeqCst) {
+                    if !legacy
+                        || last_event_id.is_empty()
+                        || resumes == MAX_RESUMES
+                        || self.closed.load(Ordering::SeqCst)
+                    {
                         // 2026-07-28: a broken stream loses the request.
-                        self.inbox.complete(id, Err(Failure::Closed("the server closed the response stream without answering".into())));
+                        self.inbox.complete(
+                            id,
+                            Err(Failure::Closed("the server closed the response stream without answering".into())),
+                        );
                         return;
                     }
                     resumes += 1;
@@ -267,7 +300,8 @@ impl Shared {
         }
         if let Some(id) = id.filter(|id| self.inbox.is_pending(*id)) {
             // A JSON body that was not our response, or a stream that ended cleanly without it.
-            self.inbox.complete(id, Err(Failure::Closed("the server answered without a response to the request".into())));
+            self.inbox
+                .complete(id, Err(Failure::Closed("the server answered without a response to the request".into())));
         }
     }
 

@@ -17,10 +17,20 @@ pub const INTERNAL_ERROR: i64 = -32603;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
     /// A server-to-client request: it must be answered, or the server may wait forever.
-    Request { id: Value, method: String, params: Value },
-    Notification { method: String, params: Value },
+    Request {
+        id: Value,
+        method: String,
+        params: Value,
+    },
+    Notification {
+        method: String,
+        params: Value,
+    },
     /// A response to one of pincer's requests. `id` is pincer's own (a number it chose).
-    Response { id: Value, outcome: Result<Value, RpcError> },
+    Response {
+        id: Value,
+        outcome: Result<Value, RpcError>,
+    },
     Invalid(String),
 }
 
@@ -124,9 +134,13 @@ mod tests {
         let r = parse(r#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#);
         assert_eq!(r, [Incoming::Request { id: json!("a"), method: "ping".into(), params: Value::Null }]);
         let n = parse(r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}"#);
-        assert!(matches!(&n[0], Incoming::Notification { method, params } if method == "notifications/progress" && params["progress"] == 1));
+        assert!(
+            matches!(&n[0], Incoming::Notification { method, params } if method == "notifications/progress" && params["progress"] == 1)
+        );
         let ok = parse(r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[]}}"#);
-        assert!(matches!(&ok[0], Incoming::Response { id, outcome: Ok(v) } if own_id(id) == Some(3) && v["tools"].is_array()));
+        assert!(
+            matches!(&ok[0], Incoming::Response { id, outcome: Ok(v) } if own_id(id) == Some(3) && v["tools"].is_array())
+        );
         let err = parse(r#"{"jsonrpc":"2.0","id":4,"error":{"code":-32601,"message":"nope"}}"#);
         assert!(
             matches!(&err[0], Incoming::Response { outcome: Err(RpcError { code: -32601, message, .. }), .. } if message == "nope")
@@ -137,10 +151,17 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_never_a_panic() {
-        for text in ["", "hello", "[]", "3", r#"{"id":1,"result":{}}"#, r#"{"jsonrpc":"2.0","id":1}"#,
-            r#"{"jsonrpc":"2.0","method":5}"#, r#"{"jsonrpc":"2.0","id":{"x":1},"method":"m"}"#,
-            r#"{"jsonrpc":"2.0","result":{}}"#]
-        {
+        for text in [
+            "",
+            "hello",
+            "[]",
+            "3",
+            r#"{"id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":5}"#,
+            r#"{"jsonrpc":"2.0","id":{"x":1},"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","result":{}}"#,
+        ] {
             let parsed = parse(text);
             assert!(parsed.iter().all(|m| matches!(m, Incoming::Invalid(_))), "{text}: {parsed:?}");
         }

@@ -44,14 +44,23 @@ pub struct ConnectOptions {
 /// `startup_timeout`.
 pub fn connect(server: &ServerConfig, opts: &ConnectOptions) -> Result<Client, McpError> {
     let deadline = Instant::now() + server.startup_timeout;
-    let inbox = Inbox::new(&server.name, ServerRequests { elicitor: Arc::clone(&opts.elicitor), roots: vec![opts.workspace.clone()] });
+    let inbox = Inbox::new(
+        &server.name,
+        ServerRequests { elicitor: Arc::clone(&opts.elicitor), roots: vec![opts.workspace.clone()] },
+    );
     let (transport, http): (Arc<dyn Transport>, bool) = match &server.transport {
         TransportConfig::Stdio { command, args, env, cwd } => {
-            let spec = StdioSpec { command: command.clone(), args: args.clone(), env: env.clone(), cwd: cwd.clone().or_else(|| Some(opts.workspace.clone())) };
+            let spec = StdioSpec {
+                command: command.clone(),
+                args: args.clone(),
+                env: env.clone(),
+                cwd: cwd.clone().or_else(|| Some(opts.workspace.clone())),
+            };
             (Arc::new(StdioTransport::spawn(&spec, Arc::clone(&inbox)).map_err(McpError::Transport)?), false)
         }
         TransportConfig::Http { url, headers } => {
-            let agent = crate::http::agent(crate::http::Timeouts { connect: opts.connect_timeout, read: STREAM_READ_TIMEOUT });
+            let agent =
+                crate::http::agent(crate::http::Timeouts { connect: opts.connect_timeout, read: STREAM_READ_TIMEOUT });
             let auth = opts.auth.as_ref().and_then(|lookup| lookup(&server.name));
             let spec = HttpSpec { url: url.clone(), headers: headers.clone(), auth };
             (Arc::new(HttpTransport::new(spec, agent, Arc::clone(&inbox))), true)
@@ -105,7 +114,12 @@ impl McpManager {
                     state: Mutex::new(if config.enabled { State::NotStarted } else { State::Disabled }),
                     config: Some(config),
                 },
-                Err(bad) => Slot { name: bad.name, transport: bad.transport, config: None, state: Mutex::new(State::Failed(bad.reason)) },
+                Err(bad) => Slot {
+                    name: bad.name,
+                    transport: bad.transport,
+                    config: None,
+                    state: Mutex::new(State::Failed(bad.reason)),
+                },
             })
             .collect();
         McpManager { slots, options }
@@ -181,14 +195,16 @@ impl McpManager {
 
     /// True when a started server announced a changed tool list since [`McpManager::tools`].
     pub fn tools_changed(&self) -> bool {
-        self.slots.iter().any(|s| matches!(&*lock(&s.state), State::Ready { client, .. } if {
-            let changed = client.tools_changed();
-            if changed {
-                // Put the flag back for `tools` to act on.
-                client.inbox.mark_tools_changed();
-            }
-            changed
-        }))
+        self.slots.iter().any(|s| {
+            matches!(&*lock(&s.state), State::Ready { client, .. } if {
+                let changed = client.tools_changed();
+                if changed {
+                    // Put the flag back for `tools` to act on.
+                    client.inbox.mark_tools_changed();
+                }
+                changed
+            })
+        })
     }
 
     pub fn client(&self, name: &str) -> Option<Arc<Client>> {
@@ -221,7 +237,9 @@ impl McpManager {
                 };
                 match &*lock(&s.state) {
                     State::Ready { client, tools, took } => match client.closed_reason() {
-                        Some(why) => ServerStatus { reason: Some(why), protocol_version: Some(client.revision()), ..base },
+                        Some(why) => {
+                            ServerStatus { reason: Some(why), protocol_version: Some(client.revision()), ..base }
+                        }
                         None => ServerStatus {
                             state: "ok",
                             protocol_version: Some(client.revision()),
@@ -231,7 +249,9 @@ impl McpManager {
                         },
                     },
                     State::Failed(why) => ServerStatus { reason: Some(why.clone()), ..base },
-                    State::Disabled => ServerStatus { state: "disabled", reason: Some("enabled = false".into()), ..base },
+                    State::Disabled => {
+                        ServerStatus { state: "disabled", reason: Some("enabled = false".into()), ..base }
+                    }
                     State::NotStarted => ServerStatus { reason: Some("not started".into()), ..base },
                 }
             })

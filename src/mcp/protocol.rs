@@ -134,7 +134,8 @@ fn choose(versions: &[String], modern: impl FnOnce() -> Probe) -> Probe {
     if versions.iter().any(|v| v == MODERN_REVISION) {
         return modern();
     }
-    let offer: Vec<&'static str> = LEGACY_REVISIONS.iter().copied().filter(|r| versions.iter().any(|v| v == r)).collect();
+    let offer: Vec<&'static str> =
+        LEGACY_REVISIONS.iter().copied().filter(|r| versions.iter().any(|v| v == r)).collect();
     if offer.is_empty() { Probe::Incompatible { supported: versions.to_vec() } } else { Probe::Legacy { offer } }
 }
 
@@ -191,10 +192,13 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// One `x-mcp-header` annotation: the property's path from the schema root, and the header name.
+pub type ParamHeader = (Vec<String>, String);
+
 /// The `x-mcp-header` annotations of a tool's input schema: (property path, header name).
 /// `Err` says why the tool must be left out (2026-07-28: a client MUST exclude a tool whose
 /// annotations break the rules, and SHOULD log why).
-pub fn param_headers(schema: &Value) -> Result<Vec<(Vec<String>, String)>, String> {
+pub fn param_headers(schema: &Value) -> Result<Vec<ParamHeader>, String> {
     let mut found = Vec::new();
     collect_param_headers(schema, &mut Vec::new(), &mut found)?;
     if count_annotations(schema) != found.len() {
@@ -215,17 +219,14 @@ const X_MCP_HEADER: &str = "x-mcp-header";
 /// RFC 9110 `tchar`, besides letters and digits.
 const TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
 
-fn collect_param_headers(
-    schema: &Value,
-    path: &mut Vec<String>,
-    out: &mut Vec<(Vec<String>, String)>,
-) -> Result<(), String> {
+fn collect_param_headers(schema: &Value, path: &mut Vec<String>, out: &mut Vec<ParamHeader>) -> Result<(), String> {
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return Ok(()) };
     for (key, spec) in properties {
         path.push(key.clone());
         if let Some(name) = spec.get(X_MCP_HEADER) {
             let name = name.as_str().unwrap_or_default();
-            let token = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c));
+            let token =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c));
             if !token {
                 return Err(format!("x-mcp-header {name:?} is not a valid header name"));
             }
@@ -243,14 +244,16 @@ fn collect_param_headers(
 
 fn count_annotations(value: &Value) -> usize {
     match value {
-        Value::Object(m) => usize::from(m.contains_key(X_MCP_HEADER)) + m.values().map(count_annotations).sum::<usize>(),
+        Value::Object(m) => {
+            usize::from(m.contains_key(X_MCP_HEADER)) + m.values().map(count_annotations).sum::<usize>()
+        }
         Value::Array(a) => a.iter().map(count_annotations).sum(),
         _ => 0,
     }
 }
 
 /// The `Mcp-Param-*` headers for a call's arguments (absent or null values give no header).
-pub fn param_header_values(annotations: &[(Vec<String>, String)], arguments: &Value) -> Vec<(String, String)> {
+pub fn param_header_values(annotations: &[ParamHeader], arguments: &Value) -> Vec<(String, String)> {
     annotations
         .iter()
         .filter_map(|(path, name)| {
@@ -285,11 +288,15 @@ mod tests {
         assert_eq!(interpret_probe(Some(&err(-32601, None))), all);
         assert_eq!(interpret_probe(Some(&Ok(json!({})))), all);
         // A dual-era server that only lists older revisions: initialize with what it lists.
-        let older = err(UNSUPPORTED_PROTOCOL_VERSION, Some(json!({"supported": ["2025-06-18"], "requested": "2026-07-28"})));
+        let older =
+            err(UNSUPPORTED_PROTOCOL_VERSION, Some(json!({"supported": ["2025-06-18"], "requested": "2026-07-28"})));
         assert_eq!(interpret_probe(Some(&older)), Probe::Legacy { offer: vec!["2025-06-18"] });
         let alien = err(UNSUPPORTED_PROTOCOL_VERSION, Some(json!({"supported": ["2030-01-01"]})));
         assert!(matches!(interpret_probe(Some(&alien)), Probe::Incompatible { .. }));
-        assert!(matches!(interpret_probe(Some(&Ok(json!({"supportedVersions": ["2030-01-01"]})))), Probe::Incompatible { .. }));
+        assert!(matches!(
+            interpret_probe(Some(&Ok(json!({"supportedVersions": ["2030-01-01"]})))),
+            Probe::Incompatible { .. }
+        ));
     }
 
     #[test]

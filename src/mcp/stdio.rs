@@ -130,7 +130,13 @@ pub(crate) fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>, max
     loop {
         let available = reader.fill_buf()?;
         if available.is_empty() {
-            return Ok(if buf.is_empty() && !too_long { Line::End } else if too_long { Line::TooLong } else { Line::Complete });
+            return Ok(if buf.is_empty() && !too_long {
+                Line::End
+            } else if too_long {
+                Line::TooLong
+            } else {
+                Line::Complete
+            });
         }
         let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (&available[..i], Some(i + 1)),
@@ -170,7 +176,10 @@ fn read_loop(stdout: impl Read, inbox: &Arc<Inbox>, child: &Mutex<Child>, pgid: 
                 // No way to know what the message answered: the connection is unusable.
                 // SAFETY: the group's leader is our unreaped child, so the id is still ours.
                 unsafe { libc::killpg(pgid, libc::SIGKILL) };
-                break format!("the server sent a message larger than {} MiB; pincer stopped it", MAX_MESSAGE_BYTES >> 20);
+                break format!(
+                    "the server sent a message larger than {} MiB; pincer stopped it",
+                    MAX_MESSAGE_BYTES >> 20
+                );
             }
             Ok(Line::End) => break exit_reason(child),
             Err(e) => break format!("cannot read from the server: {e}"),

@@ -31,7 +31,8 @@ pub struct McpTool {
 
 /// `mcp__SERVER__TOOL`, with characters a model API refuses replaced by `_`, at most 64 long.
 pub fn full_name(server: &str, tool: &str) -> String {
-    let clean: String = tool.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    let clean: String =
+        tool.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
     let mut name = format!("{TOOL_PREFIX}{NAME_SEPARATOR}{server}{NAME_SEPARATOR}{clean}");
     name.truncate(MAX_TOOL_NAME);
     name
@@ -56,7 +57,14 @@ impl McpTool {
         {
             obj.insert("type".into(), "object".into());
         }
-        Some(McpTool { client: Arc::clone(client), full_name: full_name(client.name(), &tool), tool, description, schema, timeout })
+        Some(McpTool {
+            client: Arc::clone(client),
+            full_name: full_name(client.name(), &tool),
+            tool,
+            description,
+            schema,
+            timeout,
+        })
     }
 
     pub fn server_tool_name(&self) -> &str {

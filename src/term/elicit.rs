@@ -31,7 +31,12 @@ impl Elicitor for TerminalElicitor {
 }
 
 /// The dialogue, over any reader and writer (tests drive it with strings).
-pub fn ask(input: &mut impl BufRead, out: &mut impl Write, server: &str, request: &ElicitRequest) -> std::io::Result<ElicitOutcome> {
+pub fn ask(
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+    server: &str,
+    request: &ElicitRequest,
+) -> std::io::Result<ElicitOutcome> {
     writeln!(out, "MCP server {server} asks: {}", sanitize(&request.message))?;
     if request.mode == "url" {
         let url = request.url.as_deref().unwrap_or("");
@@ -54,14 +59,24 @@ pub fn ask(input: &mut impl BufRead, out: &mut impl Write, server: &str, request
     };
     for (key, spec) in properties {
         let kind = spec.get("type").and_then(Value::as_str).unwrap_or("string");
-        let choices: Vec<&str> = spec.get("enum").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let choices: Vec<&str> = spec
+            .get("enum")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let label = spec.get("title").or_else(|| spec.get("description")).and_then(Value::as_str).unwrap_or(key);
         let mut prompt = format!("  {}", sanitize(label));
         if !choices.is_empty() {
-            prompt.push_str(&format!(" ({})", choices.iter().map(|c| sanitize(c).into_owned()).collect::<Vec<_>>().join("/")));
+            prompt.push_str(&format!(
+                " ({})",
+                choices.iter().map(|c| sanitize(c).into_owned()).collect::<Vec<_>>().join("/")
+            ));
         }
         if let Some(d) = prefilled.get(key) {
-            prompt.push_str(&format!(" [{}]", sanitize(&d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string()))));
+            prompt.push_str(&format!(
+                " [{}]",
+                sanitize(&d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string()))
+            ));
         }
         prompt.push_str(": ");
         let mut answered = false;
@@ -106,11 +121,20 @@ fn line(input: &mut impl BufRead, out: &mut impl Write, prompt: &str) -> std::io
 
 fn convert(answer: &str, kind: &str, choices: &[&str]) -> Result<Value, String> {
     if !choices.is_empty() {
-        return choices.iter().find(|c| **c == answer).map(|c| Value::from(*c)).ok_or_else(|| format!("choose one of: {}", choices.join(", ")));
+        return choices
+            .iter()
+            .find(|c| **c == answer)
+            .map(|c| Value::from(*c))
+            .ok_or_else(|| format!("choose one of: {}", choices.join(", ")));
     }
     match kind {
         "integer" => answer.parse::<i64>().map(Value::from).map_err(|_| "enter a whole number".to_string()),
-        "number" => answer.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number).ok_or_else(|| "enter a number".to_string()),
+        "number" => answer
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| "enter a number".to_string()),
         "boolean" => match answer {
             "y" | "yes" | "true" => Ok(Value::Bool(true)),
             "n" | "no" | "false" => Ok(Value::Bool(false)),
@@ -138,8 +162,17 @@ mod tests {
             "ok": {"type": "boolean", "default": true}, "tier": {"type": "string", "enum": ["a", "b"]}}, "required": ["age"]});
         // Properties come in sorted order: age, name, ok, tier.
         let (outcome, shown) = run("y\n\nforty\n40\n\n\nc\nb\n", schema);
-        assert_eq!(outcome, ElicitOutcome::Accept(json!({"name": "John", "age": 40, "ok": true, "tier": "b"}).as_object().unwrap().clone()));
-        assert!(shown.contains("[John]") && shown.contains("this field is required") && shown.contains("enter a whole number"));
+        assert_eq!(
+            outcome,
+            ElicitOutcome::Accept(
+                json!({"name": "John", "age": 40, "ok": true, "tier": "b"}).as_object().unwrap().clone()
+            )
+        );
+        assert!(
+            shown.contains("[John]")
+                && shown.contains("this field is required")
+                && shown.contains("enter a whole number")
+        );
         assert!(shown.contains("Who^[[2J?"), "server text is sanitised: {shown}");
     }
 
@@ -148,6 +181,9 @@ mod tests {
         assert_eq!(run("n\n", json!({})).0, ElicitOutcome::Decline);
         assert_eq!(run("c\n", json!({})).0, ElicitOutcome::Cancel);
         assert_eq!(run("", json!({})).0, ElicitOutcome::Decline);
-        assert_eq!(run("y\n", json!({"properties": {"t": {"type": "string"}}, "required": ["t"]})).0, ElicitOutcome::Decline);
+        assert_eq!(
+            run("y\n", json!({"properties": {"t": {"type": "string"}}, "required": ["t"]})).0,
+            ElicitOutcome::Decline
+        );
     }
 }
