@@ -237,3 +237,26 @@ fn no_server_process_outlives_pincer() {
     // Its own child is not in pincer's reach once pincer is gone; end it here.
     unsafe { libc::kill(pids[1], libc::SIGKILL) };
 }
+
+#[test]
+fn http_refusals_carry_www_authenticate_and_modern_headers_are_sent() {
+    use support::fake_server::{FakeServer, Response};
+    const CHALLENGE: &str =
+        r#"Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource", scope="tools""#;
+    let server = FakeServer::start(|_| Response::json(401, "{}").with_header("www-authenticate", CHALLENGE));
+    let sb = Sandbox::new();
+    assert_eq!(pincer(&sb, &["mcp", "add", "locked", "--url", &format!("{}/mcp", server.url)]).code, 0);
+    let out = pincer(&sb, &["mcp", "call", "locked", "anything"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("HTTP 401") && out.stderr.contains("resource_metadata="), "{}", out.stderr);
+    // The 401 is not mistaken for a legacy server: nothing but the probe was sent.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{:?}", requests.iter().map(|r| r.json()).collect::<Vec<_>>());
+    let probe = &requests[0];
+    assert_eq!(probe.json()["method"], "server/discover");
+    assert_eq!(probe.header("mcp-method"), Some("server/discover"));
+    assert_eq!(probe.header("mcp-protocol-version"), Some("2026-07-28"));
+    assert_eq!(probe.json()["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
+    assert!(probe.header("accept").unwrap().contains("text/event-stream"));
+    assert!(probe.header("user-agent").unwrap().starts_with("pincer/"));
+}

@@ -103,6 +103,19 @@ fn everything_and_filesystem_over_stdio() {
         assert_eq!(server["protocol_version"], "2025-11-25", "{server}");
         assert!(server["tools"].as_u64().unwrap() >= 5, "{server}");
     }
+    // A server is other people's code: pincer's credentials stay out of its environment.
+    let mut env_call = sb.cmd("http://127.0.0.1:9");
+    env_call
+        .args(["mcp", "call", "every", "get-env"])
+        .env("ANTHROPIC_API_KEY", "sk-ant-api03-secret-for-test")
+        .current_dir(sb.dir.path())
+        .timeout(HANG_GUARD);
+    let env = ok(run(&mut env_call, ""));
+    assert!(
+        env.stdout.contains("PINCER_HOME") && !env.stdout.contains("sk-ant-api03-secret-for-test"),
+        "{}",
+        env.stdout
+    );
     let echo = ok(pincer(&sb, &["mcp", "call", "every", "echo", "--args", r#"{"message": "hello there"}"#]));
     assert_eq!(echo.stdout.trim(), "Echo: hello there");
     let sum = ok(pincer(&sb, &["mcp", "call", "every", "get-sum", "--args", r#"{"a": 2, "b": 40}"#]));

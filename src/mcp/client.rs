@@ -487,6 +487,14 @@ impl Client {
                     self.transport.ready();
                     return Ok(());
                 }
+                // A modern server that was slow to answer the probe says so here: use it.
+                Err(McpError::Rpc { error, .. })
+                    if error.code == protocol::UNSUPPORTED_PROTOCOL_VERSION
+                        && protocol::supported_versions(&error).iter().any(|v| v == protocol::MODERN_REVISION) =>
+                {
+                    self.set_revision(Era::Modern, protocol::MODERN_REVISION);
+                    return Ok(());
+                }
                 // The server refused this revision: offer the next older one.
                 Err(e @ McpError::Rpc { .. }) => last = Some(e),
                 Err(e) => return Err(e),
@@ -856,6 +864,39 @@ mod tests {
         let cancelled: Vec<&Value> = sent.iter().filter(|m| m["method"] == "notifications/cancelled").collect();
         assert_eq!(cancelled.len(), 2);
         assert_eq!(cancelled[1]["params"]["requestId"], sent[2]["id"]);
+    }
+
+    /// Answers `initialize` as a modern-only server does, and never answers the probe.
+    struct SlowModern(Arc<Inbox>, Sent);
+    impl Transport for SlowModern {
+        fn send(&self, out: Outgoing) -> Result<(), Failure> {
+            if out.message["method"] == "initialize" {
+                let id = out.message["id"].clone();
+                let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": protocol::UNSUPPORTED_PROTOCOL_VERSION,
+                    "message": "Unsupported protocol version", "data": {"supported": [protocol::MODERN_REVISION]}}});
+                self.0.deliver_text(&error.to_string(), None);
+            }
+            lock(&self.1).push(out.message);
+            Ok(())
+        }
+        fn set_revision(&self, _: Era, _: &str) {}
+        fn cancel_by_notification(&self) -> bool {
+            true
+        }
+        fn close(&self) {}
+    }
+
+    #[test]
+    fn a_modern_server_too_slow_for_the_probe_is_recognised_by_its_refusal() {
+        let inbox = inbox();
+        let sent = Sent::default();
+        let client = Client::new(Arc::clone(&inbox), Arc::new(SlowModern(Arc::clone(&inbox), Arc::clone(&sent))));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        client.handshake(deadline, Duration::from_millis(50)).unwrap();
+        assert_eq!(client.era(), Era::Modern);
+        assert_eq!(client.revision(), protocol::MODERN_REVISION);
+        let methods: Vec<Value> = lock(&sent).iter().map(|m| m["method"].clone()).collect();
+        assert_eq!(methods, [json!("server/discover"), json!("notifications/cancelled"), json!("initialize")]);
     }
 
     #[test]

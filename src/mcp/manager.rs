@@ -20,9 +20,10 @@ use super::stdio::{StdioSpec, StdioTransport};
 use super::tool::McpTool;
 use crate::tools::Tool;
 
-/// How long a stdio server may stay silent on the `server/discover` probe before it counts as a
-/// legacy server that ignores unknown methods (most answer with an error at once).
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a server may stay silent on the `server/discover` probe before it counts as a
+/// legacy server that ignores unknown methods (most answer with an error at once). The handshake
+/// gives the probe half of `startup_timeout` at most; a process start under load counts too.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Read timeout of HTTP streams: a tool may work for minutes between two events. Each request
 /// still ends at its own deadline.
 const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(600);

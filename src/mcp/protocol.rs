@@ -115,18 +115,22 @@ pub fn interpret_probe(outcome: Option<&Result<Value, RpcError>>) -> Probe {
             })
         }
         Some(Err(e)) if e.code == UNSUPPORTED_PROTOCOL_VERSION => {
-            let supported: Vec<String> = e
-                .data
-                .as_ref()
-                .and_then(|d| d.get("supported"))
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                .unwrap_or_default();
+            let supported = supported_versions(e);
             // It told us the modern revision is not among its versions: never Modern here.
             choose(&supported, || Probe::Incompatible { supported: supported.clone() })
         }
         Some(Err(_)) => all_legacy(),
     }
+}
+
+/// The `supported` list of an `UnsupportedProtocolVersionError`.
+pub fn supported_versions(e: &RpcError) -> Vec<String> {
+    e.data
+        .as_ref()
+        .and_then(|d| d.get("supported"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Modern if `versions` has our modern revision, else the legacy revisions both sides know.
