@@ -49,6 +49,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage MCP servers: their tools become the agent's tools (class `mcp`)
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -122,4 +125,66 @@ pub struct StatusArgs {
     /// Do not contact the provider for usage
     #[arg(long)]
     pub no_usage: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Add a server: a command to run (stdio) or a URL (streamable HTTP)
+    #[command(after_help = "Examples:
+  pincer mcp add files -- npx -y @modelcontextprotocol/server-filesystem ~/notes
+  pincer mcp add search --env API_REGION=eu -- /usr/local/bin/search-mcp --stdio
+  pincer mcp add remote --url https://example.com/mcp --header x-team:blue")]
+    Add(McpAddArgs),
+    /// Each server: transport, state (ok / failed: why), protocol revision, tools
+    List {
+        /// Machine-readable output (documented in the README)
+        #[arg(long)]
+        json: bool,
+    },
+    /// A server's tools with their descriptions and input schemas
+    Tools {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call one tool by hand; the result's text goes to stdout
+    #[command(after_help = "Examples:
+  pincer mcp call files list_directory --args '{\"path\": \"/home/me/notes\"}'
+  pincer mcp call remote deploy --accept-defaults      # a script answers the server's forms
+
+A server may ask questions (elicitation). On a terminal you are asked, with the form's defaults
+pre-filled; otherwise the question is declined, unless --accept-defaults accepts the defaults.")]
+    Call {
+        name: String,
+        tool: String,
+        /// The arguments: a JSON object
+        #[arg(long, value_name = "JSON")]
+        args: Option<String>,
+        /// Without a terminal, answer a server's questions with their defaults instead of declining
+        #[arg(long)]
+        accept_defaults: bool,
+    },
+    /// Remove a server from config.toml
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct McpAddArgs {
+    /// The server's name: its tools are called mcp__NAME__TOOL
+    pub name: String,
+    /// The URL of a streamable HTTP server
+    #[arg(long, value_name = "URL", conflicts_with_all = ["env", "cwd", "command"])]
+    pub url: Option<String>,
+    /// A header sent to an HTTP server (not for secrets)
+    #[arg(long = "header", value_name = "K:V", requires = "url")]
+    pub headers: Vec<String>,
+    /// An environment variable for a stdio server
+    #[arg(long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// The working folder of a stdio server (default: the workspace)
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<std::path::PathBuf>,
+    /// The command that starts a stdio server, after `--`
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }

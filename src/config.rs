@@ -228,6 +228,15 @@ impl Config {
         changes
     }
 
+    /// The parsed document, for modules that keep a table of their own (`[mcp]`, see `mcp::config`).
+    pub(crate) fn document(&self) -> &DocumentMut {
+        &self.doc
+    }
+
+    pub(crate) fn document_mut(&mut self) -> &mut DocumentMut {
+        &mut self.doc
+    }
+
     /// Writes the file atomically under `config.toml.lock`, if anything changed since `load`.
     pub fn save(&self, _lock: &FileLock) -> anyhow::Result<()> {
         let mut text = self.doc.to_string();

@@ -16,6 +16,7 @@ pub mod env;
 pub mod exit;
 pub mod fsutil;
 pub mod http;
+pub mod mcp;
 pub mod providers;
 pub mod sanitize;
 pub mod secret;
@@ -68,6 +69,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Auth(AuthCommand::Status(args)) => commands::auth_status::run(&ctx, args),
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Models { json } => commands::models::run(&ctx, *json),
+        Command::Mcp(command) => commands::mcp::run(&ctx, command),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }
