@@ -87,7 +87,7 @@ impl WebFetch {
 
     pub fn with_limits(settings: WebSettings, limits: FetchLimits) -> WebFetch {
         let resolver = SharedResolver(Arc::new(ureq::unversioned::resolver::DefaultResolver::default()));
-        let policy = AddressPolicy { allow_private: settings.allow_private, ..AddressPolicy::default() };
+        let policy = AddressPolicy::new(settings.allow_private);
         WebFetch::with_parts(policy, limits, ureq::Proxy::try_from_env(), resolver)
     }
 

@@ -50,6 +50,14 @@ pub(crate) struct Refused {
 }
 
 impl AddressPolicy {
+    pub(crate) fn new(allow_private: bool) -> AddressPolicy {
+        AddressPolicy {
+            allow_private,
+            #[cfg(test)]
+            treat_as_public: Vec::new(),
+        }
+    }
+
     pub(crate) fn check(&self, addr: SocketAddr) -> Result<(), Refused> {
         #[cfg(test)]
         if self.treat_as_public.contains(&addr) {
