@@ -39,6 +39,9 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(50);
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// What the model asks for: readable documents first.
 const ACCEPT: &str = "text/html, application/xhtml+xml, text/plain;q=0.9, application/json;q=0.9, */*;q=0.5";
+/// Bodies are read as sent: without this header a server may compress (RFC 9110 §12.5.3), and
+/// pincer has no decompressor (the caps count the bytes on the wire).
+const ACCEPT_ENCODING: &str = "identity";
 const HINT_ALLOW_PRIVATE: &str = "hint: web_fetch reaches only public addresses; to fetch from this machine or your own network, \
      set `allow_private = true` under `[tools.web_fetch]` in config.toml";
 
@@ -190,8 +193,13 @@ impl WebFetch {
                 connect_timeout: remaining.min(CONNECT_TIMEOUT),
                 sockets: sockets.clone(),
             });
-            let request =
-                agent.get(url.as_str()).header("accept", ACCEPT).config().timeout_global(Some(remaining)).build();
+            let request = agent
+                .get(url.as_str())
+                .header("accept", ACCEPT)
+                .header("accept-encoding", ACCEPT_ENCODING)
+                .config()
+                .timeout_global(Some(remaining))
+                .build();
             let mut response = match request.call() {
                 Ok(response) => response,
                 Err(e) if cancel.is_cancelled() => {
@@ -274,6 +282,17 @@ impl WebFetch {
         let is_error = status.is_client_error() || status.is_server_error();
         let summary_status = if is_error { format!("HTTP {}", status.as_u16()) } else { status.as_u16().to_string() };
 
+        let encoding = crate::http::header(response.headers(), "content-encoding").unwrap_or("identity").trim();
+        if !encoding.eq_ignore_ascii_case("identity") && !encoding.is_empty() {
+            head.push_str(&format!(
+                "\n[the server sent {encoding}-compressed content, which web_fetch does not decode]"
+            ));
+            return ToolOutput {
+                parts: vec![super::OutputPart::Text(head)],
+                is_error: true,
+                summary: format!("{summary_status} · {encoding}, not decoded"),
+            };
+        }
         if declared_kind == Some(ContentKind::Binary) {
             // Not downloaded: the model cannot read it, and it may be large.
             let size = declared_length.map_or("size not given".to_string(), |n| human_bytes(n as usize));

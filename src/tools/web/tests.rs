@@ -228,6 +228,7 @@ fn html_becomes_text_with_url_status_and_type() {
     let seen = server.seen();
     assert_eq!(seen[0].line, "GET /page HTTP/1.1", "the fragment is not sent");
     assert_eq!(seen[0].header("user-agent"), Some(crate::http::USER_AGENT));
+    assert_eq!(seen[0].header("accept-encoding"), Some("identity"));
 }
 
 #[test]
@@ -484,7 +485,11 @@ fn http_errors_are_error_results_with_the_status() {
 fn binary_content_is_described_not_returned() {
     let server = Server::start(|path, s| {
         let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 4000]].concat();
-        let headers: &[(&str, &str)] = if path == "/image" { &[("content-type", "image/png")] } else { &[] };
+        let headers: &[(&str, &str)] = match path {
+            "/image" => &[("content-type", "image/png")],
+            "/gzip" => &[("content-type", "text/html"), ("content-encoding", "gzip")],
+            _ => &[],
+        };
         respond(s, "200 OK", headers, &png);
     });
     let tool = tool(&[server.addr]);
@@ -496,6 +501,13 @@ fn binary_content_is_described_not_returned() {
         text(&out)
     );
     assert!(!text(&out).contains("PNG"));
+    let out = run(&tool, &server.url("/gzip"));
+    assert!(
+        out.is_error
+            && text(&out).ends_with("[the server sent gzip-compressed content, which web_fetch does not decode]"),
+        "{}",
+        text(&out)
+    );
     let out = run(&tool, &server.url("/untyped"));
     assert!(
         text(&out).ends_with("[binary content (4.0 KB) is not shown: web_fetch returns text only]"),
