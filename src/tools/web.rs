@@ -2,7 +2,10 @@
 //!
 //! Redirects are followed here, not by ureq, so every hop is checked like the first: its scheme,
 //! no credentials in it, and (in [`connect`]) the addresses its host resolves to and the address
-//! the socket reached. Nothing that could carry a credential is ever sent: no cookies (ureq is
+//! the socket reached. Only redirects on the same site are followed (the same host, give or take
+//! `www.`): the person's permission rules were checked for the host the model asked for, and an
+//! open redirect must not carry the call to a host they never allowed. A redirect elsewhere is
+//! the result, naming the URL, so the model can call again and the rules decide. Nothing that could carry a credential is ever sent: no cookies (ureq is
 //! built without them), no `Authorization`, no `user:pass@` URLs. The whole fetch, redirects
 //! included, has one time limit; the download and the result are capped.
 
@@ -225,17 +228,35 @@ impl WebFetch {
                         self.limits.max_redirects
                     ));
                 }
-                url = match self.checked_url(next.as_str()) {
+                let next = match self.checked_url(next.as_str()) {
                     Ok(next) => next,
                     Err(why) => {
                         return ToolOutput::error(format!("{url} redirects to {next}, which is refused: {why}"));
                     }
                 };
-                redirects.push((status, url.clone()));
+                if !same_site(&url, &next) {
+                    return self.redirect_elsewhere(&url, status, &next, &redirects);
+                }
+                redirects.push((status, next.clone()));
+                url = next;
                 continue;
             }
             return self.result(&url, deadline, &redirects, &mut response, cancel);
         }
+    }
+
+    /// A redirect to another site, not followed: the model reads where it points.
+    fn redirect_elsewhere(&self, url: &Url, status: u16, next: &Url, redirects: &[(u16, Url)]) -> ToolOutput {
+        let mut text = format!("url: {url}\nstatus: {status}\n");
+        for (code, to) in redirects {
+            text.push_str(&format!("redirected to {to} ({code})\n"));
+        }
+        let host = url.host_str().unwrap_or_default();
+        text.push_str(&format!(
+            "redirects to {next} — not followed, because it leaves {host}\n\
+             hint: call web_fetch with that URL to fetch it (it is checked like any other call)"
+        ));
+        ToolOutput::text(text, format!("{status} → {}, not followed", next.host_str().unwrap_or_default()))
     }
 
     fn timed_out(&self, url: &Url) -> String {
@@ -402,6 +423,15 @@ enum Stopped {
     Complete,
     AtCap,
     AtDeadline,
+}
+
+/// Same host, ignoring a leading `www.` (scheme and port may change: http → https is common).
+fn same_site(a: &Url, b: &Url) -> bool {
+    let site = |u: &Url| {
+        let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
+        host.strip_prefix("www.").map(str::to_string).unwrap_or(host)
+    };
+    site(a) == site(b)
 }
 
 fn refusal(r: Refused) -> String {

@@ -271,14 +271,11 @@ fn redirects_to_local_addresses_are_refused_before_connecting() {
         "http://169.254.169.254/latest/meta-data/".to_string(),
         "http://10.0.0.1/".to_string(),
         "http://[fd00::1]/".to_string(),
-        "http://inside.test/".to_string(),
     ];
     let to = Arc::new(Mutex::new(String::new()));
     let target = to.clone();
     let public = Server::start(move |_, s| redirect(s, &target.lock().unwrap()));
-    // A name that resolves to loopback is refused by its address, not its name.
-    let dns = ScriptedDns::with(&[("inside.test", vec![vec![private.addr]])]);
-    let tool = tool_with(&[public.addr], false, dns, quick_limits());
+    let tool = tool(&[public.addr]);
     for target in targets {
         *to.lock().unwrap() = target.clone();
         let out = run(&tool, &public.url("/"));
@@ -288,6 +285,32 @@ fn redirects_to_local_addresses_are_refused_before_connecting() {
         assert!(t.contains("hint: "), "{target}: {t}");
     }
     assert_eq!(private.connections(), 0, "no refused target was ever connected to");
+}
+
+#[test]
+fn redirects_to_another_site_are_reported_not_followed() {
+    let other = Server::start(|_, s| html(s, "<p>elsewhere</p>"));
+    let to = format!("http://other.test:{}/landing", other.addr.port());
+    let target = to.clone();
+    let server = Server::start(move |path, s| if path == "/" { redirect(s, "/moved") } else { redirect(s, &target) });
+    let dns = ScriptedDns::with(&[("site.test", vec![vec![server.addr]]), ("other.test", vec![vec![other.addr]])]);
+    let tool = tool_with(&[server.addr, other.addr], false, dns, quick_limits());
+    let out = run(&tool, &format!("http://site.test:{}/", server.addr.port()));
+    let t = text(&out);
+    assert!(!out.is_error, "{t}");
+    assert!(t.contains(&format!("redirected to http://site.test:{}/moved (302)\n", server.addr.port())), "{t}");
+    assert!(t.contains(&format!("redirects to {to} — not followed, because it leaves site.test")), "{t}");
+    assert!(t.ends_with("(it is checked like any other call)"), "{t}");
+    assert_eq!(out.summary, "302 → other.test, not followed");
+    assert_eq!(other.connections(), 0, "the other site was not contacted");
+    assert!(same_site(
+        &Url::parse("http://example.com/").unwrap(),
+        &Url::parse("https://WWW.example.com:8443/x").unwrap()
+    ));
+    assert!(!same_site(
+        &Url::parse("http://example.com/").unwrap(),
+        &Url::parse("http://example.com.evil.test/").unwrap()
+    ));
 }
 
 #[test]
