@@ -271,7 +271,7 @@ impl WebFetch {
             && let Some(r) = inner.downcast_ref::<Refused>()
         {
             let host = url.host_str().unwrap_or_default();
-            return format!("refused: {host} resolves to {r}\n{}", hint_for(r));
+            return format!("refused: {host} resolves to {}, {}\n{}", r.addr.ip(), r.kind.describe(), hint_for(r));
         }
         if matches!(e, ureq::Error::Timeout(_)) || Instant::now() >= deadline {
             return self.timed_out(url);

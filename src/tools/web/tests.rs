@@ -81,7 +81,9 @@ impl Server {
 fn read_request(stream: &TcpStream) -> Option<Seen> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
     let mut headers = Vec::new();
     loop {
         let mut header = String::new();
@@ -399,6 +401,22 @@ fn the_connected_socket_is_checked() {
         ..AddressPolicy::default()
     };
     assert!(check_connected(&other_port, &stream).is_err(), "the seam is one exact address");
+}
+
+#[test]
+fn the_connector_checks_the_address_the_socket_reached() {
+    // On Linux, connecting to 0.0.0.0 reaches this machine: the address dialled passes (the
+    // seam declares it public) but the peer the socket reached is 127.0.0.1, which does not.
+    let server = Server::start(|_, s| html(s, "<p>local</p>"));
+    let dialled = SocketAddr::from(([0, 0, 0, 0], server.addr.port()));
+    let dns = ScriptedDns::with(&[("zero.test", vec![vec![dialled]])]);
+    let tool = tool_with(&[dialled], false, dns, quick_limits());
+    let out = run(&tool, &format!("http://zero.test:{}/", server.addr.port()));
+    let t = text(&out);
+    assert!(out.is_error && t.contains("refused: zero.test resolves to 127.0.0.1, a loopback address"), "{t}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(server.connections(), 1, "the socket was connected");
+    assert!(server.seen().is_empty(), "and closed before a byte of the request was sent");
 }
 
 #[test]
