@@ -19,6 +19,8 @@ use serde_json::Value;
 
 use crate::cancel::CancelToken;
 
+pub mod web;
+
 /// The permission classes of SPEC §9. Users write rules against these names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolClass {
