@@ -15,6 +15,11 @@ use serde_json::Value;
 
 use crate::cancel::CancelToken;
 
+pub mod sandbox;
+pub mod shell;
+#[cfg(target_os = "linux")]
+mod supervisor;
+
 /// The permission classes of SPEC §9. Users write rules against these names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolClass {
