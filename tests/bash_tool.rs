@@ -452,3 +452,38 @@ fn the_sandbox_state_is_reported() {
     assert!(t.description().contains("Sandboxed"));
     assert!(!tool(false).description().contains("Sandboxed"));
 }
+
+/// `/proc/<pid>/environ` shows the environment a process was started with, whatever it unset
+/// since; `scrub_credentials_from_process` overwrites the credentials there too. Run in a
+/// child process of its own: it changes the environment.
+#[test]
+fn scrubbing_wipes_credentials_from_the_initial_environment() {
+    const CHILD: &str = "BASH_TOOL_TEST_SCRUB_CHILD";
+    const SECRET: &str = "sk-ant-api03-scrub-me-please";
+    if std::env::var_os(CHILD).is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "scrubbing_wipes_credentials_from_the_initial_environment", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env(CHILD, "1")
+            .env("ANTHROPIC_API_KEY", SECRET)
+            .env("PINCER_TEST_VALUE", SECRET)
+            .env("KEEP_ME", "kept")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("scrubbed, checked"), "{text}");
+        return;
+    }
+    let contains = |haystack: &[u8], needle: &str| haystack.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let before = std::fs::read("/proc/self/environ").unwrap();
+    assert!(contains(&before, SECRET), "the test can fail: the secret is there first");
+    pincer::env::scrub_credentials_from_process();
+    let after = std::fs::read("/proc/self/environ").unwrap();
+    assert!(!contains(&after, SECRET) && !contains(&after, "ANTHROPIC_API_KEY"));
+    assert!(contains(&after, "KEEP_ME=kept"));
+    assert!(std::env::var_os("ANTHROPIC_API_KEY").is_none() && std::env::var_os("PINCER_TEST_VALUE").is_none());
+    assert_eq!(std::env::var("KEEP_ME").unwrap(), "kept");
+    let inherited = std::process::Command::new("env").output().unwrap().stdout;
+    assert!(!contains(&inherited, SECRET) && contains(&inherited, "KEEP_ME=kept"));
+    println!("scrubbed, checked");
+}

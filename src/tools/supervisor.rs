@@ -597,6 +597,14 @@ fn parse_pids(text: &[u8], pids: &mut [libc::pid_t]) -> usize {
     count
 }
 
+/// A whole field of decimal digits.
+fn parse_number(digits: &[u8]) -> Option<libc::pid_t> {
+    if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, &d| n * 10 + (d - b'0') as libc::pid_t))
+}
+
 /// Every process whose parent is `parent`, found by reading `/proc/*/stat`.
 pub(crate) fn scan_proc_for_children(parent: libc::pid_t, pids: &mut [libc::pid_t]) -> usize {
     // SAFETY: getdents64 into an aligned local buffer; opens and reads of proc files.
@@ -623,12 +631,9 @@ pub(crate) fn scan_proc_for_children(parent: libc::pid_t, pids: &mut [libc::pid_
                 let name = &bytes[offset + 19..(offset + reclen).min(bytes.len())];
                 let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
                 offset += reclen;
-                let mut pid = [0 as libc::pid_t; 1];
-                if name.is_empty() || !name.iter().all(u8::is_ascii_digit) || parse_pids(name, &mut pid) == 0 {
-                    continue;
-                }
-                if count < pids.len() && parent_of(pid[0]) == Some(parent) {
-                    pids[count] = pid[0];
+                let Some(pid) = parse_number(name) else { continue };
+                if count < pids.len() && parent_of(pid) == Some(parent) {
+                    pids[count] = pid;
                     count += 1;
                 }
             }
@@ -711,6 +716,9 @@ mod tests {
         assert_eq!(&out[..n], b"-1234");
         let n = format_int(0, &mut out);
         assert_eq!(&out[..n], b"0");
+        assert_eq!(parse_number(b"4242"), Some(4242));
+        assert_eq!(parse_number(b"self"), None);
+        assert_eq!(parse_number(b""), None);
     }
 
     /// Both ways of finding children see a child of this thread, and only children.

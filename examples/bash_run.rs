@@ -1,0 +1,79 @@
+//! Runs the `bash` tool outside the agent, for measurements (`scripts/bench-bash`).
+//!
+//!     bash_run [--no-sandbox | --direct] [--repeat N] COMMAND
+//!
+//! Prints, one `name value` per line, the median wall time of the calls, this process's peak
+//! RSS (`ru_maxrss`), the last call's summary and the sandbox state. `--direct` runs `sh -c COMMAND` with `std::process::Command` instead:
+//! the floor the tool's start-up cost is measured against.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pincer::cancel::CancelToken;
+use pincer::tools::shell::{BashSettings, BashTool, DEFAULT_TIMEOUT};
+use pincer::tools::{Tool, ToolContext};
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut take_flag = |name: &str| args.iter().position(|a| a == name).map(|i| args.remove(i)).is_some();
+    let no_sandbox = take_flag("--no-sandbox");
+    let direct = take_flag("--direct");
+    let repeat = match args.iter().position(|a| a == "--repeat") {
+        Some(i) => {
+            args.remove(i);
+            args.remove(i).parse::<usize>().expect("--repeat N")
+        }
+        None => 1,
+    };
+    let command = args.join(" ");
+    assert!(!command.is_empty(), "usage: bash_run [--no-sandbox | --direct] [--repeat N] COMMAND");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = dir.path().join("workspace");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&workspace).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let (workspace, home) = (workspace.canonicalize().unwrap(), home.canonicalize().unwrap());
+
+    let settings =
+        BashSettings { sandbox: !no_sandbox, network: true, writable: vec![], default_timeout: DEFAULT_TIMEOUT };
+    let tool = BashTool::new(settings, pincer::env::vars_for_commands());
+    let cancel = CancelToken::new();
+    let read_files = Mutex::new(HashSet::new());
+    let progress = |_: &str| {};
+    let ctx = ToolContext {
+        workspace: &workspace,
+        home: &home,
+        cancel: &cancel,
+        read_files: &read_files,
+        progress: &progress,
+    };
+
+    let mut times = Vec::with_capacity(repeat);
+    let mut summary = String::new();
+    for _ in 0..repeat {
+        let started = Instant::now();
+        if direct {
+            let status = std::process::Command::new("/bin/sh").args(["-c", &command]).status().expect("sh");
+            summary = format!("{status}");
+        } else {
+            let out = tool.call(&serde_json::json!({ "command": command }), &ctx);
+            summary = out.summary;
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let median: Duration = times[times.len() / 2];
+    // SAFETY: getrusage fills a local struct.
+    let peak_kib = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage.ru_maxrss
+    };
+    println!("median_us {}", median.as_micros());
+    println!("peak_rss_kib {peak_kib}");
+    println!("runs {repeat}");
+    println!("summary {summary}");
+    println!("sandbox {}", tool.sandbox().describe());
+}
