@@ -443,6 +443,26 @@ fn cargo_builds_a_tiny_crate_in_the_sandbox() {
     assert!(text.contains("tiny says hi"), "{text}");
 }
 
+/// A cache folder a command could not create itself (its parent is not writable) is created
+/// for it when its toolchain is there; nothing is created directly in the user's home.
+#[test]
+fn missing_caches_of_installed_toolchains_are_created() {
+    let d = dirs();
+    let user = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let user = user.path().canonicalize().unwrap();
+    std::fs::create_dir(user.join(".cargo")).unwrap();
+    let mut env = base_env();
+    env.push(("HOME".into(), user.clone().into()));
+    let writable = default_writable(Some(&user), &env);
+    let tool = BashTool::new(BashSettings { writable, ..settings(true) }, env);
+    let out = run(&tool, &d, "echo x > ~/.cargo/registry/probe && : > ~/.cargo/.package-cache && echo OK");
+    assert!(out.joined_text().starts_with("OK\n"), "{}", out.joined_text());
+    assert!(user.join(".cargo/registry/probe").is_file() && user.join(".cargo/.global-cache").is_file());
+    assert!(!user.join(".npm").exists() && !user.join(".cache").exists() && !user.join("go").exists());
+    let out = run(&tool, &d, "echo x > ~/.cargo/config.toml");
+    assert!(out.is_error && !user.join(".cargo/config.toml").exists(), "cargo's config is not a cache");
+}
+
 #[test]
 fn the_sandbox_state_is_reported() {
     let t = tool(true);

@@ -18,10 +18,11 @@
 //! used as usual. Entries created there after the command starts are out of reach for it.
 //!
 //! As root, the command also loses the capabilities that reach around a path-based sandbox
-//! (loading modules, BPF, raw I/O, ptrace…), and with `sandbox = false` a root command still
-//! enters a domain that restricts nothing but keeps pincer's process out of its reach: the
-//! hard limits of SPEC §9 do not depend on the sandbox setting. (An ordinary user's commands
-//! cannot read pincer's memory anyway: pincer is not dumpable.)
+//! (loading modules, BPF, raw I/O, ptrace…). With `sandbox = false` a root command still enters
+//! a domain that restricts nothing else and loses CAP_SYS_PTRACE, CAP_SYS_ADMIN and
+//! CAP_PERFMON, which keeps pincer's process out of its reach: the hard limits of SPEC §9 do not
+//! depend on the sandbox setting. (An ordinary user's commands cannot read pincer's memory
+//! anyway: pincer is not dumpable, and neither is the supervisor forked from it.)
 
 use std::path::{Path, PathBuf};
 

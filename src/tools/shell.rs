@@ -96,6 +96,31 @@ pub fn default_writable(user_home: Option<&Path>, env: &[(OsString, OsString)]) 
     out
 }
 
+/// Files (not folders) among cargo's writable entries: its locks and its cache database.
+const CARGO_LOCK_FILES: &[&str] = &[".package-cache", ".package-cache-mutate", ".global-cache"];
+
+/// Creates the missing writable entries of toolchains that are there (`~/.cargo/registry`
+/// before cargo's first download): a command cannot create them itself where their parent is
+/// not writable. Entries directly in the user's home (`~/.npm`, `~/.cache`) are not made for
+/// toolchains that may not be installed.
+fn create_missing_caches(writable: &[PathBuf], user_home: Option<&Path>) {
+    for path in writable {
+        let Some(parent) = path.parent() else { continue };
+        if path.exists() || !parent.is_dir() || user_home.is_some_and(|h| h == parent) {
+            continue;
+        }
+        let is_file = path.file_name().is_some_and(|n| CARGO_LOCK_FILES.iter().any(|f| n == *f));
+        let created = if is_file {
+            std::fs::OpenOptions::new().append(true).create(true).open(path).map(drop)
+        } else {
+            std::fs::create_dir(path)
+        };
+        if let Err(error) = created {
+            tracing::debug!(path = %path.display(), %error, "cache not created");
+        }
+    }
+}
+
 /// The `bash` tool.
 pub struct BashTool {
     settings: BashSettings,
@@ -178,6 +203,8 @@ impl BashTool {
     fn execute(&self, command: &str, timeout: Duration, ctx: &ToolContext<'_>) -> Result<Execution, String> {
         use super::sandbox::{self, Policy, Prepared};
         use super::supervisor::{self, Launch};
+        let user_home = self.env.iter().find(|(k, _)| k == "HOME").map(|(_, v)| PathBuf::from(v));
+        create_missing_caches(&self.settings.writable, user_home.as_deref());
         let temp_roots = self.temp_roots();
         // Before the rules are built, so that a new private temp folder is among them.
         let env = self.command_env(&temp_roots, ctx.home);
