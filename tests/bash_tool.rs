@@ -106,6 +106,25 @@ fn stdin_is_empty_and_invalid_utf8_is_converted() {
     assert!(text.starts_with("cat=0\nok\u{FFFD}\u{FFFD}ok\n"), "{text}");
 }
 
+/// The status line follows the output while the command runs.
+#[test]
+fn progress_shows_the_last_line_while_the_command_runs() {
+    let d = dirs();
+    let seen = Mutex::new(Vec::<String>::new());
+    let progress = |line: &str| seen.lock().unwrap().push(line.to_string());
+    let (cancel, read_files) = (CancelToken::new(), Mutex::new(HashSet::new()));
+    let ctx = ToolContext {
+        workspace: &d.workspace,
+        home: &d.home,
+        cancel: &cancel,
+        read_files: &read_files,
+        progress: &progress,
+    };
+    let out = tool(true).call(&json!({"command": "echo one; sleep 0.3; printf 'two\\n'; sleep 0.3"}), &ctx);
+    assert_eq!(out.summary, "exit 0");
+    assert_eq!(*seen.lock().unwrap(), ["one", "two"]);
+}
+
 #[test]
 fn a_timeout_kills_the_command() {
     let d = dirs();
@@ -506,4 +525,43 @@ fn scrubbing_wipes_credentials_from_the_initial_environment() {
     let inherited = std::process::Command::new("env").output().unwrap().stdout;
     assert!(!contains(&inherited, SECRET) && contains(&inherited, "KEEP_ME=kept"));
     println!("scrubbed, checked");
+}
+
+/// When pincer itself dies (SIGKILL, no chance to clean up), the supervisor sees its control
+/// pipe close and kills the command: run the tool in a child process of its own and kill that.
+#[test]
+fn a_command_dies_when_pincer_is_killed() {
+    const CHILD: &str = "BASH_TOOL_TEST_KILLED_PARENT_DIR";
+    if let Some(dir) = std::env::var_os(CHILD) {
+        let dir = PathBuf::from(dir);
+        let d = Dirs {
+            _tmp: tempfile::tempdir().unwrap(),
+            workspace: dir.join("workspace"),
+            home: dir.join("pincer-home"),
+        };
+        run(&tool(true), &d, "setsid sleep 300 & echo $! > sleep.pid; wait");
+        unreachable!("the test kills this process first");
+    }
+    let d = dirs();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_command_dies_when_pincer_is_killed", "--nocapture"])
+        .env(CHILD, d.workspace.parent().unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = d.workspace.join("sleep.pid");
+    let started = Instant::now();
+    while std::fs::read_to_string(&pid_file).map_or(true, |s| s.trim().is_empty()) {
+        assert!(started.elapsed() < Duration::from_secs(30), "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sleep: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(alive(sleep));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    while alive(sleep) {
+        assert!(killed.elapsed() < Duration::from_secs(10), "the command outlived pincer");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -25,6 +25,7 @@ use super::{OutputPart, Target, Tool, ToolClass, ToolContext, ToolOutput, check_
 
 /// The shell of SPEC §9 (`sh -c`).
 pub(crate) const SHELL: &str = "/bin/sh";
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const TMPDIR: &str = "TMPDIR";
 /// The timeout when the call gives none (SPEC §9).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -83,10 +84,8 @@ pub fn default_writable(user_home: Option<&Path>, env: &[(OsString, OsString)]) 
     let in_home = |relative: &str| user_home.map(|h| h.join(relative));
     let mut out = Vec::new();
     if let Some(cargo) = var("CARGO_HOME").or_else(|| in_home(".cargo")) {
-        // Not all of it: `bin/` holds programs you run later, outside the sandbox.
-        out.extend(
-            ["registry", "git", ".package-cache", ".package-cache-mutate", ".global-cache"].map(|p| cargo.join(p)),
-        );
+        // Not all of it: `bin/` and `config.toml` hold what you run later, outside the sandbox.
+        out.extend(["registry", "git"].iter().chain(CARGO_LOCK_FILES).map(|p| cargo.join(p)));
     }
     out.extend(var("npm_config_cache").or_else(|| in_home(".npm")));
     out.extend(var("XDG_CACHE_HOME").or_else(|| in_home(".cache")));
@@ -103,6 +102,7 @@ const CARGO_LOCK_FILES: &[&str] = &[".package-cache", ".package-cache-mutate", "
 /// before cargo's first download): a command cannot create them itself where their parent is
 /// not writable. Entries directly in the user's home (`~/.npm`, `~/.cache`) are not made for
 /// toolchains that may not be installed.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn create_missing_caches(writable: &[PathBuf], user_home: Option<&Path>) {
     for path in writable {
         let Some(parent) = path.parent() else { continue };
@@ -131,6 +131,7 @@ pub struct BashTool {
     /// A temp folder of pincer's own, for when `$PINCER_HOME` lies inside the temp folder
     /// (tests, throw-away setups): the sandbox then cannot let commands create entries directly
     /// in `/tmp`, so their `TMPDIR` points here. Removed with the tool.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     private_tmp: Mutex<Option<tempfile::TempDir>>,
 }
 
@@ -203,12 +204,15 @@ impl BashTool {
     fn execute(&self, command: &str, timeout: Duration, ctx: &ToolContext<'_>) -> Result<Execution, String> {
         use super::sandbox::{self, Policy, Prepared};
         use super::supervisor::{self, Launch};
-        let user_home = self.env.iter().find(|(k, _)| k == "HOME").map(|(_, v)| PathBuf::from(v));
-        create_missing_caches(&self.settings.writable, user_home.as_deref());
+        let caches: Vec<PathBuf> = self.settings.writable.iter().map(|p| ctx.workspace.join(p)).collect();
+        if self.sandbox.enforced() {
+            let user_home = self.env.iter().find(|(k, _)| k == "HOME").map(|(_, v)| PathBuf::from(v));
+            create_missing_caches(&caches, user_home.as_deref());
+        }
         let temp_roots = self.temp_roots();
         // Before the rules are built, so that a new private temp folder is among them.
         let env = self.command_env(&temp_roots, ctx.home);
-        let caches = self.settings.writable.iter().filter_map(|p| ctx.workspace.join(p).canonicalize().ok());
+        let caches = caches.into_iter().filter_map(|p| p.canonicalize().ok());
         let policy = Policy {
             workspace: ctx.workspace,
             home: ctx.home,
@@ -346,6 +350,8 @@ fn read_output(fd: OwnedFd, done: &AtomicBool, progress: &(dyn Fn(&str) + Sync))
                 // The command is over and nothing is coming: a process outside it holds the pipe.
                 break;
             }
+            // A quiet moment: show the line the throttle held back.
+            show_progress(&cap, &mut shown, &mut shown_at, progress, true);
             continue;
         }
         if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
@@ -357,16 +363,29 @@ fn read_output(fd: OwnedFd, done: &AtomicBool, progress: &(dyn Fn(&str) + Sync))
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
-        if shown_at.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
-            let line = cap.last_line();
-            if !line.is_empty() && line != shown {
-                progress(&line);
-                shown = line;
-                shown_at = Some(Instant::now());
-            }
-        }
+        show_progress(&cap, &mut shown, &mut shown_at, progress, false);
     }
     cap
+}
+
+/// Hands the output's last line to the status line, at most every [`PROGRESS_EVERY`] unless
+/// `now`.
+fn show_progress(
+    cap: &OutputCap,
+    shown: &mut String,
+    shown_at: &mut Option<Instant>,
+    progress: &(dyn Fn(&str) + Sync),
+    now: bool,
+) {
+    if !now && shown_at.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+        return;
+    }
+    let line = cap.last_line();
+    if !line.is_empty() && line != *shown {
+        progress(&line);
+        *shown = line;
+        *shown_at = Some(Instant::now());
+    }
 }
 
 /// A command's output as it streams: the first `head_max` bytes, a ring of the last

@@ -287,14 +287,17 @@ impl Drop for Running {
         }
         self.request_stop();
         let started = Instant::now();
-        while started.elapsed() < KILL_GRACE {
+        let mut finished = false;
+        while !finished && started.elapsed() < KILL_GRACE {
             match self.next_record(WAIT_SLICE) {
-                Ok(Some(record)) if record.kind == RECORD_FINISHED => break,
-                Ok(_) => {}
+                Ok(Some(record)) => finished = record.kind == RECORD_FINISHED,
+                Ok(None) => {}
                 Err(_) => break,
             }
         }
-        self.force_kill();
+        if !finished {
+            self.force_kill();
+        }
         self.reap();
     }
 }
