@@ -2,8 +2,9 @@
 //!
 //!     bash_run [--no-sandbox | --direct] [--repeat N] COMMAND
 //!
-//! Prints, one `name value` per line, the median wall time of the calls, this process's peak
-//! RSS (`ru_maxrss`), the last call's summary and the sandbox state. `--direct` runs `sh -c COMMAND` with `std::process::Command` instead:
+//! Prints, one `name value` per line, the median wall time of the calls, the CPU time per call
+//! (this process and everything it started), this process's peak RSS (`ru_maxrss`), the last
+//! call's summary and the sandbox state. `--direct` runs `sh -c COMMAND` with `std::process::Command` instead:
 //! the floor the tool's start-up cost is measured against.
 
 use std::collections::HashSet;
@@ -65,13 +66,22 @@ fn main() {
     }
     times.sort();
     let median: Duration = times[times.len() / 2];
-    // SAFETY: getrusage fills a local struct.
-    let peak_kib = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage.ru_maxrss
+    let usage = |who| {
+        // SAFETY: getrusage fills a local struct.
+        unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut usage);
+            usage
+        }
     };
+    let cpu_us = |u: &libc::rusage| {
+        (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1_000_000 + u.ru_utime.tv_usec + u.ru_stime.tv_usec
+    };
+    let (me, children) = (usage(libc::RUSAGE_SELF), usage(libc::RUSAGE_CHILDREN));
+    let peak_kib = me.ru_maxrss;
     println!("median_us {}", median.as_micros());
+    // CPU time of everything the runs did (this process, the supervisors, the commands), per run.
+    println!("cpu_us_per_run {}", (cpu_us(&me) + cpu_us(&children)) / repeat as i64);
     println!("peak_rss_kib {peak_kib}");
     println!("runs {repeat}");
     println!("summary {summary}");

@@ -74,7 +74,6 @@ struct Record {
 
 const RECORD_STARTED: i32 = 1;
 const RECORD_FINISHED: i32 = 2;
-const RECORD_FAILED: i32 = 3;
 /// The command was stopped because pincer closed the control pipe.
 const FLAG_STOPPED: i32 = 1;
 /// The command's wait status could not be collected (`value` is meaningless).
@@ -127,7 +126,9 @@ pub(crate) struct Running {
     control: Option<OwnedFd>,
     status: OwnedFd,
     output: Option<OwnedFd>,
+    /// Status bytes read but not yet a whole record, and the final record once read.
     pending: Vec<u8>,
+    finished: Option<Record>,
     reaped: bool,
 }
 
@@ -155,6 +156,8 @@ pub(crate) fn spawn(launch: &Launch, sandbox: Option<ChildSandbox>) -> io::Resul
         unsafe { supervise(&fds, launch, sandbox) }
     }
     drop((devnull, output_write, control_read, status_write));
+    // SAFETY: a flag on a descriptor we own.
+    unsafe { libc::fcntl(status_read.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
     Ok(Running {
         supervisor: pid,
         command: None,
@@ -162,6 +165,7 @@ pub(crate) fn spawn(launch: &Launch, sandbox: Option<ChildSandbox>) -> io::Resul
         status: status_read,
         output: Some(output_read),
         pending: Vec::new(),
+        finished: None,
         reaped: false,
     })
 }
@@ -178,14 +182,7 @@ impl Running {
         let deadline = Instant::now() + timeout;
         let mut stopped = None;
         let mut stop_sent: Option<Instant> = None;
-        let finished = loop {
-            match self.next_record(WAIT_SLICE) {
-                Ok(Some(record)) if record.kind == RECORD_FINISHED => break Some(record),
-                Ok(Some(record)) if record.kind == RECORD_FAILED => break None,
-                Ok(_) => {}
-                // The supervisor is gone without a word (killed from outside).
-                Err(_) => break None,
-            }
+        while !self.status_closed(WAIT_SLICE) {
             if stopped.is_none() {
                 stopped = if cancel.is_cancelled() {
                     Some(Stop::Cancelled)
@@ -200,15 +197,17 @@ impl Running {
                 }
             }
             if stop_sent.is_some_and(|t| t.elapsed() > KILL_GRACE) {
-                break None;
+                break;
             }
-        };
-        let outcome = match finished {
+        }
+        self.read_records();
+        let outcome = match self.finished {
             Some(record) => Outcome {
                 exit: if record.flags & FLAG_NO_STATUS != 0 { Exit::Unknown } else { exit_of(record.value) },
                 stopped,
                 killed_background: record.killed.max(0) as u32,
             },
+            // The supervisor was killed from outside, or does not answer.
             None => {
                 self.force_kill();
                 Outcome { exit: Exit::Unknown, stopped, killed_background: 0 }
@@ -225,6 +224,7 @@ impl Running {
 
     /// The last resort when the supervisor does not answer: kill it and the command's group.
     fn force_kill(&mut self) {
+        self.read_records();
         // SAFETY: signals to processes this call started.
         unsafe {
             libc::kill(self.supervisor, libc::SIGKILL);
@@ -244,38 +244,38 @@ impl Running {
         self.reaped = true;
     }
 
-    /// Reads the next status record, waiting up to `timeout`. `Err` at end of file.
-    fn next_record(&mut self, timeout: Duration) -> io::Result<Option<Record>> {
+    /// Waits up to `timeout` for the supervisor to close the status pipe, which it does by
+    /// exiting once everything is over. Only the hang-up wakes this (no event is asked for):
+    /// the records written before it are read afterwards, in one go.
+    fn status_closed(&mut self, timeout: Duration) -> bool {
+        let mut poll = libc::pollfd { fd: self.status.as_raw_fd(), events: 0, revents: 0 };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, timeout.as_millis() as c_int) };
+        ready > 0 && poll.revents & (libc::POLLHUP | libc::POLLERR) != 0
+    }
+
+    /// Reads the records waiting in the status pipe, without blocking.
+    fn read_records(&mut self) {
         const SIZE: usize = size_of::<Record>();
-        if self.pending.len() < SIZE {
-            let mut poll = libc::pollfd { fd: self.status.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-            // SAFETY: one valid pollfd.
-            let ready = unsafe { libc::poll(&mut poll, 1, timeout.as_millis() as c_int) };
-            if ready <= 0 {
-                return Ok(None);
-            }
-            let mut buf = [0u8; SIZE * 4];
-            // SAFETY: reads into a local buffer of the given size.
+        let mut buf = [0u8; SIZE * 4];
+        loop {
+            // SAFETY: reads into a local buffer of the given size (the descriptor is non-blocking).
             let n = unsafe { libc::read(self.status.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            match n {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n if n < 0 => {
-                    let error = io::Error::last_os_error();
-                    return if error.kind() == io::ErrorKind::Interrupted { Ok(None) } else { Err(error) };
-                }
-                n => self.pending.extend_from_slice(&buf[..n as usize]),
+            if n <= 0 {
+                break;
+            }
+            self.pending.extend_from_slice(&buf[..n as usize]);
+        }
+        while self.pending.len() >= SIZE {
+            let bytes: Vec<u8> = self.pending.drain(..SIZE).collect();
+            let field = |i: usize| i32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            let record = Record { kind: field(0), value: field(4), killed: field(8), flags: field(12) };
+            match record.kind {
+                RECORD_STARTED => self.command = Some(record.value),
+                RECORD_FINISHED => self.finished = Some(record),
+                _ => {}
             }
         }
-        if self.pending.len() < SIZE {
-            return Ok(None);
-        }
-        let bytes: Vec<u8> = self.pending.drain(..SIZE).collect();
-        let field = |i: usize| i32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-        let record = Record { kind: field(0), value: field(4), killed: field(8), flags: field(12) };
-        if record.kind == RECORD_STARTED {
-            self.command = Some(record.value);
-        }
-        Ok(Some(record))
     }
 }
 
@@ -287,15 +287,9 @@ impl Drop for Running {
         }
         self.request_stop();
         let started = Instant::now();
-        let mut finished = false;
-        while !finished && started.elapsed() < KILL_GRACE {
-            match self.next_record(WAIT_SLICE) {
-                Ok(Some(record)) => finished = record.kind == RECORD_FINISHED,
-                Ok(None) => {}
-                Err(_) => break,
-            }
-        }
-        if !finished {
+        while !self.status_closed(WAIT_SLICE) && started.elapsed() < KILL_GRACE {}
+        self.read_records();
+        if self.finished.is_none() {
             self.force_kill();
         }
         self.reap();
@@ -371,7 +365,7 @@ unsafe fn supervise(fds: &ChildFds, launch: &Launch, sandbox: Option<ChildSandbo
 
         let command = libc::fork();
         if command < 0 {
-            report(Record { kind: RECORD_FAILED, value: *libc::__errno_location(), ..Record::default() });
+            // No FINISHED record: pincer reports an unknown status.
             libc::_exit(1);
         }
         if command == 0 {
