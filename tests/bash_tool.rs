@@ -247,6 +247,11 @@ fn writes_outside_the_workspace_fail_only_in_the_sandbox() {
     let out = run(&tool(false), &d, &command);
     assert!(target.exists() && out.joined_text().contains("WROTE"), "{}", out.joined_text());
 
+    // No terminal either: the person's terminal is a pseudo-terminal like any other.
+    let pty = "exec 3<>/dev/ptmx && echo OPENED-PTY";
+    assert!(!run(&tool(true), &d, pty).joined_text().contains("OPENED-PTY"));
+    assert!(run(&tool(false), &d, pty).joined_text().contains("OPENED-PTY"), "the test can fail");
+
     // Inside the workspace and the temp folders, writing works.
     let out = run(
         &tool(true),

@@ -4,7 +4,7 @@
 //! Policy lives here as data ([`Policy`] → [`rules`]); the supervisor only calls [`enter`] in
 //! the child. What the domain allows:
 //! - reading and executing everywhere except `$PINCER_HOME` (its `skills/` stays readable) and
-//!   `/dev`, where only the ordinary character devices are open;
+//!   `/dev`, where only the ordinary character devices are open (no disks, no terminals);
 //! - writing in the workspace, the temp folders and the configured cache folders, never in
 //!   `$PINCER_HOME`;
 //! - with `network = false`, no TCP connect or bind (Landlock ABI 4);
@@ -23,6 +23,8 @@
 //! CAP_PERFMON, which keeps pincer's process out of its reach: the hard limits of SPEC §9 do not
 //! depend on the sandbox setting. (An ordinary user's commands cannot read pincer's memory
 //! anyway: pincer is not dumpable, and neither is the supervisor forked from it.)
+
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use std::path::{Path, PathBuf};
 
@@ -126,11 +128,12 @@ pub(crate) const TEMP_DIRS: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
 /// `$PINCER_HOME/skills`: readable by commands (SPEC §13).
 pub(crate) const SKILLS_DIR: &str = "skills";
 
-/// Character devices commands may open, read, write and control (terminals included).
-const DEVICES: &[&str] =
-    &["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"];
-/// Folders of devices with the same rights (pseudo-terminals).
-const DEVICE_DIRS: &[&str] = &["/dev/pts"];
+/// Character devices commands may open, read, write and control. `/dev/tty` is the command's
+/// controlling terminal, and it has none (its own session). Pseudo-terminals (`/dev/ptmx`,
+/// `/dev/pts/*`) are left out on purpose: the person's own terminal is one of them, and a
+/// command writing there would bypass pincer's sanitising (a forged approval prompt), reading
+/// there would take their keystrokes. Programs that need a pty (`script`, `expect`) fail.
+const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
 
 /// What one rule grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -139,7 +142,7 @@ pub(crate) enum Grant {
     Read,
     /// Everything: create, write, remove, rename, truncate.
     ReadWrite,
-    /// Open a device to read, write and ioctl; list a device folder.
+    /// Open a device to read, write and ioctl.
     Device,
     /// List a folder (`/dev`).
     List,
@@ -151,7 +154,7 @@ pub(crate) fn rules(policy: &Policy<'_>) -> Vec<(PathBuf, Grant)> {
     let mut out = Vec::new();
     cover(Path::new("/"), Grant::Read, &[home, Path::new("/dev")], &mut out);
     out.push((PathBuf::from("/dev"), Grant::List));
-    for device in DEVICES.iter().chain(DEVICE_DIRS) {
+    for device in DEVICES {
         out.push((PathBuf::from(device), Grant::Device));
     }
     let writable = std::iter::once(policy.workspace).chain(policy.writable.iter().map(PathBuf::as_path));
@@ -327,9 +330,7 @@ mod linux {
         match grant {
             Grant::Read => AccessFs::from_read(FS_ABI),
             Grant::ReadWrite => AccessFs::from_all(FS_ABI),
-            Grant::Device => {
-                AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev | AccessFs::ReadDir
-            }
+            Grant::Device => AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev,
             Grant::List => AccessFs::ReadDir.into(),
         }
     }
