@@ -53,16 +53,23 @@ fn main() {
 
     let mut times = Vec::with_capacity(repeat);
     let mut summary = String::new();
+    let mut text = String::new();
+    let mut last_started_ns = 0;
+    let mut last_ended_ns = 0;
     for _ in 0..repeat {
+        last_started_ns = unix_ns();
         let started = Instant::now();
         if direct {
-            let status = std::process::Command::new("/bin/sh").args(["-c", &command]).status().expect("sh");
-            summary = format!("{status}");
+            let out = std::process::Command::new("/bin/sh").args(["-c", &command]).output().expect("sh");
+            summary = format!("{}", out.status);
+            text = String::from_utf8_lossy(&out.stdout).into_owned();
         } else {
             let out = tool.call(&serde_json::json!({ "command": command }), &ctx);
-            summary = out.summary;
+            summary = out.summary.clone();
+            text = out.joined_text();
         }
         times.push(started.elapsed());
+        last_ended_ns = unix_ns();
     }
     times.sort();
     let median: Duration = times[times.len() / 2];
@@ -84,6 +91,16 @@ fn main() {
     println!("cpu_us_per_run {}", (cpu_us(&me) + cpu_us(&children)) / repeat as i64);
     println!("peak_rss_kib {peak_kib}");
     println!("runs {repeat}");
+    // Wall-clock nanoseconds around the last call: `date +%s%N` as the command shows where
+    // the time goes (before the command runs, after it ends).
+    println!("last_call_started_ns {last_started_ns}");
+    println!("last_call_ended_ns {last_ended_ns}");
     println!("summary {summary}");
     println!("sandbox {}", tool.sandbox().describe());
+    // The last call's output, last, as the model reads it.
+    println!("{text}");
+}
+
+fn unix_ns() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default()
 }
