@@ -296,6 +296,18 @@ fn the_home_is_out_of_reach_and_its_skills_readable() {
     }
 }
 
+/// The home reached through a symbolic link (a `ToolContext` built from `~/.pincer` where `~`
+/// is a link) is protected all the same.
+#[test]
+fn a_home_given_through_a_symlink_is_protected() {
+    let real = dirs();
+    let link = real.workspace.parent().unwrap().join("home-link");
+    std::os::unix::fs::symlink(&real.home, &link).unwrap();
+    let d = Dirs { _tmp: tempfile::tempdir().unwrap(), workspace: real.workspace.clone(), home: link.clone() };
+    let text = run(&tool(true), &d, &format!("cat '{}/auth.json'", real.home.display())).joined_text();
+    assert!(!text.contains(SECRET_FILE_CONTENT), "{text}");
+}
+
 /// A workspace that holds `$PINCER_HOME` (a workspace of `~`) still works inside: its folders
 /// and files can be read and written, and only the workspace folder itself loses entries
 /// created, removed or listed directly in it.

@@ -204,23 +204,28 @@ impl BashTool {
     fn execute(&self, command: &str, timeout: Duration, ctx: &ToolContext<'_>) -> Result<Execution, String> {
         use super::sandbox::{self, Policy, Prepared};
         use super::supervisor::{self, Launch};
-        let caches: Vec<PathBuf> = self.settings.writable.iter().map(|p| ctx.workspace.join(p)).collect();
+        // The rules compare paths: they must be the real ones (ToolContext promises canonical
+        // paths; a symlinked home that slipped through would otherwise be readable).
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let (workspace, home) = (canonical(ctx.workspace), canonical(ctx.home));
+        let (workspace, home) = (workspace.as_path(), home.as_path());
+        let caches: Vec<PathBuf> = self.settings.writable.iter().map(|p| workspace.join(p)).collect();
         if self.sandbox.enforced() {
             let user_home = self.env.iter().find(|(k, _)| k == "HOME").map(|(_, v)| PathBuf::from(v));
             create_missing_caches(&caches, user_home.as_deref());
         }
         let temp_roots = self.temp_roots();
         // Before the rules are built, so that a new private temp folder is among them.
-        let env = self.command_env(&temp_roots, ctx.home);
+        let env = self.command_env(&temp_roots, home);
         let caches = caches.into_iter().filter_map(|p| p.canonicalize().ok());
         let policy = Policy {
-            workspace: ctx.workspace,
-            home: ctx.home,
+            workspace,
+            home,
             writable: temp_roots.into_iter().chain(caches).collect(),
             network: self.settings.network,
         };
         let prepared = sandbox::prepare(&self.sandbox, &policy).map_err(|e| e.to_string())?;
-        let launch = Launch::shell(command, &env, ctx.workspace).map_err(|e| format!("cannot run it: {e}"))?;
+        let launch = Launch::shell(command, &env, workspace).map_err(|e| format!("cannot run it: {e}"))?;
         let mut running = supervisor::spawn(&launch, prepared.as_ref().map(Prepared::child)).map_err(|e| {
             format!("cannot start the command: {e}\nhint: the system may be out of processes or memory")
         })?;
