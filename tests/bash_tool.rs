@@ -345,20 +345,37 @@ fn the_process_running_the_tool_is_out_of_reach_as_an_ordinary_user() {
         check_process_out_of_reach("ordinary user");
         return;
     }
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     const NOBODY: u32 = 65534;
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(&exe)
-        .args(["--exact", "the_process_running_the_tool_is_out_of_reach_as_an_ordinary_user", "--nocapture"])
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", "/tmp")
-        .current_dir("/tmp")
-        .uid(NOBODY)
-        // std drops the supplementary groups when root sets a uid.
-        .gid(NOBODY)
-        .output()
-        .unwrap();
+    // A copy the other user can run wherever the checkout lives (a root-only home, say).
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = bin.path().join("bash_tool_test");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run_as_nobody = || {
+        std::process::Command::new(&exe)
+            .args(["--exact", "the_process_running_the_tool_is_out_of_reach_as_an_ordinary_user", "--nocapture"])
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", "/tmp")
+            .current_dir("/tmp")
+            .uid(NOBODY)
+            // std drops the supplementary groups when root sets a uid.
+            .gid(NOBODY)
+            .output()
+    };
+    // A process forked by another test while the copy was open for writing may hold it a moment.
+    let mut out = run_as_nobody();
+    for _ in 0..20 {
+        match &out {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::sleep(Duration::from_millis(50)),
+            _ => break,
+        }
+        out = run_as_nobody();
+    }
+    let out = out.unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "as uid {NOBODY}:\n{text}");
     assert!(text.contains("checked as ordinary user") && text.contains("1 passed"), "{text}");
