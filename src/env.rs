@@ -3,7 +3,7 @@
 //! Everything else receives an [`Env`] value, so tests can inject any environment and no module
 //! reaches for `std::env::var` on its own.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use crate::secret::Secret;
@@ -134,6 +134,63 @@ impl Env {
     }
 }
 
+/// Credentials that commands pincer starts must not inherit: pincer's own (above), any
+/// `PINCER_*` variable, and other services' keys of the same kind (`*_API_KEY`,
+/// `*_AUTH_TOKEN`, `*_OAUTH_TOKEN`: `GEMINI_API_KEY`, `ANTHROPIC_AUTH_TOKEN`…), in any case.
+/// Other tokens (`GH_TOKEN`, `AWS_*`, `SSH_AUTH_SOCK`) pass on purpose: the commands people run
+/// need them, and the same credentials sit in files the commands can read anyway.
+pub fn is_credential(name: &OsStr) -> bool {
+    let name = name.to_string_lossy().to_ascii_uppercase();
+    [ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY].contains(&name.as_str())
+        || name.starts_with(CREDENTIAL_PREFIX)
+        || CREDENTIAL_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+}
+
+const CREDENTIAL_PREFIX: &str = "PINCER_";
+const CREDENTIAL_SUFFIXES: &[&str] = &["_API_KEY", "_AUTH_TOKEN", "_OAUTH_TOKEN"];
+
+/// This process's whole environment, for the commands pincer starts (the bash tool removes
+/// the credentials from it).
+pub fn vars_for_commands() -> Vec<(OsString, OsString)> {
+    std::env::vars_os().collect()
+}
+
+/// Removes every credential variable ([`is_credential`]) from this process's environment and
+/// overwrites its bytes where the kernel keeps showing them: `/proc/<pid>/environ` reads the
+/// block pincer was started with, whatever `unsetenv` did since. Processes pincer starts then
+/// inherit none of them either (they get what they need explicitly).
+///
+/// Call once at start-up, after [`Env::from_process`] and before any thread starts: the
+/// environment must not change under it, and every entry must still be the kernel's.
+pub fn scrub_credentials_from_process() {
+    use std::os::unix::ffi::OsStrExt;
+    unsafe extern "C" {
+        static mut environ: *mut *mut std::ffi::c_char;
+    }
+    let mut found: Vec<(Vec<u8>, *mut u8, usize)> = Vec::new();
+    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings, and nothing
+    // changes it meanwhile (the caller's promise).
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let bytes = std::ffi::CStr::from_ptr(*entry).to_bytes();
+            let name = bytes.split(|&b| b == b'=').next().unwrap_or_default();
+            if is_credential(OsStr::from_bytes(name)) {
+                found.push((name.to_vec(), (*entry).cast::<u8>(), bytes.len()));
+            }
+            entry = entry.add(1);
+        }
+    }
+    for (name, bytes, len) in found {
+        // SAFETY: no other thread reads or writes the environment (the caller's promise); once
+        // unset, the entry's bytes (the kernel's writable block) are referenced by nobody.
+        unsafe {
+            std::env::remove_var(OsStr::from_bytes(&name));
+            std::ptr::write_bytes(bytes, 0, len);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +233,18 @@ mod tests {
     fn pincer_log_wins_over_rust_log() {
         assert_eq!(env(&[(RUST_LOG, "warn"), (PINCER_LOG, "trace")]).log_filter.as_deref(), Some("trace"));
         assert_eq!(env(&[(RUST_LOG, "warn")]).log_filter.as_deref(), Some("warn"));
+    }
+
+    #[test]
+    fn credentials_are_told_from_other_variables() {
+        for name in [ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, "PINCER_HOME", "PINCER_X"] {
+            assert!(is_credential(OsStr::new(name)), "{name}");
+        }
+        for name in ["GEMINI_API_KEY", "ANTHROPIC_AUTH_TOKEN", "groq_api_key", "X_OAUTH_TOKEN"] {
+            assert!(is_credential(OsStr::new(name)), "{name}");
+        }
+        for name in ["PATH", "HOME", "GH_TOKEN", "SSH_AUTH_SOCK", "ANTHROPIC_BASE_URL", "API_KEYS_DIR"] {
+            assert!(!is_credential(OsStr::new(name)), "{name}");
+        }
     }
 }

@@ -10,6 +10,11 @@
 pub mod approve;
 pub mod memory;
 pub mod policy;
+pub mod sandbox;
+pub mod shell;
+#[cfg(target_os = "linux")]
+mod supervisor;
+pub mod web;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -18,8 +23,6 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use crate::cancel::CancelToken;
-
-pub mod web;
 
 /// The permission classes of SPEC §9. Users write rules against these names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
