@@ -40,8 +40,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
     }
     let home = env.pincer_home()?;
     // `[network]` timeouts apply to every command; a config.toml that does not parse is reported
-    // by the commands that need it, so here it only means the defaults.
-    let timeouts = config::Config::load(&home).map(|c| c.timeouts()).unwrap_or_default();
+    // by the commands that need it, so here it only means the defaults. Its problems are told
+    // here, once per run, whichever command runs (commands load it again, silently).
+    let config = config::Config::load(&home);
+    if let Ok(config) = &config {
+        warn_config_problems(config);
+    }
+    let timeouts = config.map(|c| c.timeouts()).unwrap_or_default();
     let ctx = Context { env, home, timeouts };
     match &cli.command {
         Command::Auth(AuthCommand::Login(args)) => {
@@ -52,6 +57,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Models { json } => commands::models::run(&ctx, *json),
         Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+/// One warning per problem in config.toml, with the file, line, key, type and what pincer does.
+fn warn_config_problems(config: &config::Config) {
+    for problem in config.problems() {
+        term::style::warn(&format!("{} {problem}", config.path().display()));
     }
 }
 

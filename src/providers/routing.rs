@@ -45,7 +45,7 @@ pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile)
         ANTHROPIC => (Protocol::Anthropic, anthropic::base_url(entry_base.or(env.anthropic_base_url.as_deref()))),
         OPENAI => (Protocol::OpenAi, openai::base_url(entry_base.or(env.openai_base_url.as_deref()))),
         named => {
-            let declared = config.provider_option(named, "base_url");
+            let declared = config.provider(named).base_url.clone();
             let Some(base) = entry_base.map(str::to_string).or(declared) else {
                 return Err(UsageError(format!(
                     "unknown provider `{named}`\nhint: declare it in {} as [providers.{named}] with a base_url",
