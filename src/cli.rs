@@ -51,6 +51,7 @@ pub enum Command {
     },
     /// Print a shell completion script
     Completions {
+        /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -69,6 +70,7 @@ pub enum AuthCommand {
     Login(LoginArgs),
     /// Remove stored credentials (all providers unless --provider is given)
     Logout {
+        /// Only this provider's stored credential (environment variables are left alone)
         #[arg(short, long, value_name = "NAME")]
         provider: Option<String>,
     },
@@ -122,4 +124,42 @@ pub struct StatusArgs {
     /// Do not contact the provider for usage
     #[arg(long)]
     pub no_usage: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every argument of every command, found by walking clap's tree, has a help text.
+    #[test]
+    fn every_flag_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_about().is_none() && cmd.get_name() != "help" {
+                missing.push(format!("{path} (the command itself)"));
+            }
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!(
+                        "{path} {}",
+                        arg.get_long().map_or(arg.get_id().to_string(), |l| format!("--{l}"))
+                    ));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+        // The walk reaches the leaves (a walk that saw nothing would pass too).
+        let logout = cmd.find_subcommand("auth").and_then(|a| a.find_subcommand("logout")).expect("auth logout");
+        assert!(logout.get_arguments().any(|a| a.get_long() == Some("provider")));
+    }
 }

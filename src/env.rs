@@ -22,6 +22,10 @@ pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 /// Any value turns colour off.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// The terminal type: `dumb` (Emacs shells, some CI logs) means no escape sequences, so no colour.
+pub const TERM: &str = "TERM";
+/// The terminal type that cannot show escape sequences.
+const DUMB_TERMINAL: &str = "dumb";
 /// Log filter for `tracing` (preferred).
 pub const PINCER_LOG: &str = "PINCER_LOG";
 /// Log filter for `tracing` (fallback).
@@ -38,6 +42,7 @@ pub const ALL: &[(&str, &str)] = &[
     (OPENAI_API_KEY, "OpenAI-compatible API key; takes precedence over auth.json"),
     (OPENAI_BASE_URL, "OpenAI-compatible base URL (default https://api.openai.com/v1)"),
     (NO_COLOR, "disable colour"),
+    (TERM, "`dumb` disables colour too"),
     (PINCER_LOG, "log filter, e.g. debug or pincer=trace (RUST_LOG also works); logs go to stderr"),
 ];
 
@@ -76,8 +81,9 @@ impl Env {
             claude_code_oauth_token: text(CLAUDE_CODE_OAUTH_TOKEN).map(Secret::new),
             openai_api_key: text(OPENAI_API_KEY).map(Secret::new),
             openai_base_url: text(OPENAI_BASE_URL),
-            // NO_COLOR: "when present and not an empty string" (no-color.org).
-            no_color: lookup(NO_COLOR).is_some_and(|v| !v.is_empty()),
+            // NO_COLOR: "when present and not an empty string" (no-color.org); a dumb terminal
+            // shows escape sequences as garbage, so it means the same.
+            no_color: lookup(NO_COLOR).is_some_and(|v| !v.is_empty()) || text(TERM).as_deref() == Some(DUMB_TERMINAL),
             log_filter: text(PINCER_LOG).or_else(|| text(RUST_LOG)),
         }
     }
@@ -119,6 +125,13 @@ mod tests {
         assert_eq!(env(&[(HOME, "/h")]).pincer_home().unwrap(), PathBuf::from("/h/.pincer"));
         assert_eq!(env(&[(HOME, "/h"), (PINCER_HOME, "/p")]).pincer_home().unwrap(), PathBuf::from("/p"));
         assert!(env(&[]).pincer_home().is_err());
+    }
+
+    #[test]
+    fn a_dumb_terminal_means_no_colour() {
+        assert!(env(&[(TERM, "dumb")]).no_color);
+        assert!(!env(&[(TERM, "xterm-256color")]).no_color);
+        assert!(!env(&[]).no_color);
     }
 
     #[test]
