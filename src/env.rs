@@ -32,6 +32,8 @@ pub const PINCER_LOG: &str = "PINCER_LOG";
 pub const RUST_LOG: &str = "RUST_LOG";
 /// The user's home, for the default `~/.pincer`.
 pub const HOME: &str = "HOME";
+/// The user's home on Windows, where `HOME` is usually unset.
+pub const USERPROFILE: &str = "USERPROFILE";
 
 /// Every variable above, for `--help` and the docs.
 pub const ALL: &[(&str, &str)] = &[
@@ -75,7 +77,7 @@ impl Env {
         let path = |name: &str| lookup(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         Env {
             pincer_home: path(PINCER_HOME),
-            home: path(HOME),
+            home: path(HOME).or_else(|| if cfg!(windows) { path(USERPROFILE) } else { None }),
             anthropic_base_url: text(ANTHROPIC_BASE_URL),
             anthropic_api_key: text(ANTHROPIC_API_KEY).map(Secret::new),
             claude_code_oauth_token: text(CLAUDE_CODE_OAUTH_TOKEN).map(Secret::new),

@@ -59,6 +59,24 @@ fn set_mode(_file: &File, _mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `OpenOptions` that create files private (0600 on Unix; elsewhere the folder's ACL decides).
+pub fn private_open_options() -> OpenOptions {
+    #[allow(unused_mut)] // only Unix sets a mode
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    options.mode(PRIVATE_FILE_MODE);
+    options
+}
+
+/// Makes a file another library wrote private (0600), where the platform has modes.
+pub fn set_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    fs::set_permissions(path, fs::Permissions::from_mode(PRIVATE_FILE_MODE))?;
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// The file a write to `path` replaces: `path` itself, or, when it is a symbolic link, the file at
 /// the end of the link chain (relative targets resolved against the link's folder). The target
 /// need not exist yet: a dangling link gets its target created.
@@ -151,11 +169,10 @@ impl FileLock {
         let mut name = target.file_name().context("lock target has no name")?.to_os_string();
         name.push(".lock");
         let path = target.with_file_name(name);
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        options.mode(PRIVATE_FILE_MODE);
-        let file = options
+        let file = private_open_options()
+            .create(true)
+            .truncate(false)
+            .write(true)
             .open(&path)
             .map_err(|e| io_error(e, format!("cannot open lock file {}", path.display()), target))?;
         let started = Instant::now();

@@ -69,11 +69,25 @@ fn warn_config_problems(config: &config::Config) {
 
 /// Secrets live in this process's memory: no core dump may write them to disk, and other
 /// processes of the same user may not attach to read them.
+///
+/// - Unix: no core dumps (`RLIMIT_CORE` 0).
+/// - Linux: not dumpable either, which also stops same-user `ptrace` and `/proc/PID/mem` reads.
+/// - macOS: nothing more is needed: reading another process's memory (`task_for_pid`) takes root
+///   or the developer-tools authorisation, even for the same user.
+/// - Windows: a documented no-op. Windows Error Reporting writes no dump unless `LocalDumps` is
+///   configured, and there is no per-process way to keep the same user's processes out.
 fn harden_process() {
-    let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: plain system calls on this process with valid arguments; failure is harmless.
+    #[cfg(unix)]
+    {
+        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: a plain system call on this process with a valid argument; failure is harmless.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        }
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: a plain system call on this process with valid arguments; failure is harmless.
     unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }

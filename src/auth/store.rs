@@ -8,6 +8,7 @@
 //! unlocked write does not compile. A file that does not parse is reported and never overwritten.
 
 use std::collections::BTreeMap;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -110,6 +111,7 @@ impl Store {
 
     /// Like ssh with keys: credentials owned by someone else are not used, and a home folder that
     /// others can write to (and so swap files in) is worth a warning.
+    #[cfg(unix)]
     fn check_ownership(&self) -> anyhow::Result<()> {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid has no preconditions and cannot fail.
@@ -136,6 +138,17 @@ impl Store {
         Ok(())
     }
 
+    /// Windows has owners and ACLs, not uids and modes: a file under the user's profile is
+    /// private to that user by default, and this check has no cheap equivalent there.
+    #[cfg(not(unix))]
+    fn check_ownership(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn warn_if_readable_by_others(&self) {}
+
+    #[cfg(unix)]
     fn warn_if_readable_by_others(&self) {
         if let Ok(meta) = std::fs::metadata(&self.path) {
             let mode = meta.permissions().mode() & 0o777;

@@ -1,7 +1,6 @@
 //! The interactive chat: line editing and history (rustyline), slash commands, Ctrl-C cancelling
 //! the answer in flight (not the REPL), Ctrl-D or `/exit` to quit.
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::ExitCode;
 
 use rustyline::error::ReadlineError;
@@ -93,7 +92,7 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
         }
     }
     if editor.save_history(&history_path).is_ok() {
-        let _ = std::fs::set_permissions(&history_path, std::fs::Permissions::from_mode(0o600));
+        let _ = crate::fsutil::set_private(&history_path);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,16 +5,14 @@
 //! alternates user/assistant. Assistant blocks are stored exactly as received — thinking blocks
 //! with their signatures, tool blocks — because the API demands them back intact.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::exit::UsageError;
-use crate::fsutil::{self, FileLock, PRIVATE_FILE_MODE};
+use crate::fsutil::{self, FileLock};
 use crate::providers::ContentBlock;
 
 pub const SESSIONS_DIR: &str = "sessions";
@@ -129,10 +127,9 @@ impl Session {
             serde_json::to_writer(&mut buf, m)?;
             buf.push(b'\n');
         }
-        let mut file = OpenOptions::new()
+        let mut file = fsutil::private_open_options()
             .create(true)
             .append(true)
-            .mode(PRIVATE_FILE_MODE)
             .open(&self.path)
             .with_context(|| format!("cannot open {}", self.path.display()))?;
         file.write_all(&buf).with_context(|| format!("cannot write {}", self.path.display()))?;
