@@ -183,7 +183,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Session::open(dir.path(), "t").unwrap();
         s.append(&[ChatMessage::user_text("a")]).unwrap();
-        let mut f = OpenOptions::new().append(true).open(s.path()).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(s.path()).unwrap();
         f.write_all(br#"{"role":"assistant","content":[{"ty"#).unwrap();
         assert_eq!(s.load().unwrap().len(), 1);
         s.append(&[ChatMessage::user_text("b")]).unwrap();
