@@ -290,7 +290,7 @@ fn exhausted_window_is_not_retried_and_says_when_it_resets() {
     let out = run(agent(&sb, &server.url).args(["-m", "Hi"]), "");
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("the five_hour usage limit is reached; it resets Thu 1 Jan 00:00 (in "),
+        out.stderr.contains("the five_hour usage limit is reached; it resets Thu 1 Jan 2099 00:00 (in "),
         "{}",
         out.stderr
     );
