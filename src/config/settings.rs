@@ -593,7 +593,7 @@ impl Reader<'_> {
         };
         out.allow = self.rules(t, "allow", "the rule is ignored").0;
         let (deny, complete) =
-            self.rules(t, "deny", "the rule is ignored, so pincer asks before every call a rule would allow");
+            self.rules(t, "deny", "the rule is ignored: pincer cannot tell what it was meant to forbid");
         out.deny = deny;
         out.deny_incomplete = !complete;
         out
