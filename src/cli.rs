@@ -54,6 +54,7 @@ pub enum Command {
     Mcp(McpCommand),
     /// Print a shell completion script
     Completions {
+        /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -72,6 +73,7 @@ pub enum AuthCommand {
     Login(LoginArgs),
     /// Remove stored credentials (all providers unless --provider is given)
     Logout {
+        /// Only this provider's stored credential (environment variables are left alone)
         #[arg(short, long, value_name = "NAME")]
         provider: Option<String>,
     },
@@ -143,7 +145,9 @@ pub enum McpCommand {
     },
     /// A server's tools with their descriptions and input schemas
     Tools {
+        /// The server's name in config.toml
         name: String,
+        /// Machine-readable output (documented in the README)
         #[arg(long)]
         json: bool,
     },
@@ -155,7 +159,9 @@ pub enum McpCommand {
 A server may ask questions (elicitation). On a terminal you are asked, with the form's defaults
 pre-filled; otherwise the question is declined, unless --accept-defaults accepts the defaults.")]
     Call {
+        /// The server's name in config.toml
         name: String,
+        /// The tool's name, as `pincer mcp tools NAME` lists it
         tool: String,
         /// The arguments: a JSON object
         #[arg(long, value_name = "JSON")]
@@ -165,7 +171,10 @@ pre-filled; otherwise the question is declined, unless --accept-defaults accepts
         accept_defaults: bool,
     },
     /// Remove a server from config.toml
-    Remove { name: String },
+    Remove {
+        /// The server's name in config.toml
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -187,4 +196,42 @@ pub struct McpAddArgs {
     /// The command that starts a stdio server, after `--`
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every argument of every command, found by walking clap's tree, has a help text.
+    #[test]
+    fn every_flag_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_about().is_none() && cmd.get_name() != "help" {
+                missing.push(format!("{path} (the command itself)"));
+            }
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!(
+                        "{path} {}",
+                        arg.get_long().map_or(arg.get_id().to_string(), |l| format!("--{l}"))
+                    ));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+        // The walk reaches the leaves (a walk that saw nothing would pass too).
+        let logout = cmd.find_subcommand("auth").and_then(|a| a.find_subcommand("logout")).expect("auth logout");
+        assert!(logout.get_arguments().any(|a| a.get_long() == Some("provider")));
+    }
 }

@@ -22,6 +22,10 @@ pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 /// Any value turns colour off.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// The terminal type: `dumb` (Emacs shells, some CI logs) means no escape sequences, so no colour.
+pub const TERM: &str = "TERM";
+/// The terminal type that cannot show escape sequences.
+const DUMB_TERMINAL: &str = "dumb";
 /// Log filter for `tracing` (preferred).
 pub const PINCER_LOG: &str = "PINCER_LOG";
 /// Log filter for `tracing` (fallback).
@@ -43,6 +47,8 @@ pub const NO_PROXY: &str = "NO_PROXY";
 /// The proxy variables in the order they are looked up, each upper-case and lower-case.
 pub const PROXY_VARS: &[(&str, &str)] =
     &[(HTTPS_PROXY, "https_proxy"), (HTTP_PROXY, "http_proxy"), (ALL_PROXY, "all_proxy"), (NO_PROXY, "no_proxy")];
+/// The user's home on Windows, where `HOME` is usually unset.
+pub const USERPROFILE: &str = "USERPROFILE";
 
 /// Every variable above, for `--help` and the docs.
 pub const ALL: &[(&str, &str)] = &[
@@ -53,6 +59,7 @@ pub const ALL: &[(&str, &str)] = &[
     (OPENAI_API_KEY, "OpenAI-compatible API key; takes precedence over auth.json"),
     (OPENAI_BASE_URL, "OpenAI-compatible base URL (default https://api.openai.com/v1)"),
     (NO_COLOR, "disable colour"),
+    (TERM, "`dumb` disables colour too"),
     (PINCER_LOG, "log filter, e.g. debug or pincer=trace (RUST_LOG also works); logs go to stderr"),
     (SSL_CERT_FILE, "PEM file of CA certificates to trust instead of the system's (corporate TLS proxies)"),
     (SSL_CERT_DIR, "folders of PEM CA certificates to trust instead of the system's"),
@@ -102,14 +109,15 @@ impl Env {
         let [https, http, all, no] = [0, 1, 2, 3].map(|i| proxy(PROXY_VARS[i]));
         Env {
             pincer_home: path(PINCER_HOME),
-            home: path(HOME),
+            home: path(HOME).or_else(|| if cfg!(windows) { path(USERPROFILE) } else { None }),
             anthropic_base_url: text(ANTHROPIC_BASE_URL),
             anthropic_api_key: text(ANTHROPIC_API_KEY).map(Secret::new),
             claude_code_oauth_token: text(CLAUDE_CODE_OAUTH_TOKEN).map(Secret::new),
             openai_api_key: text(OPENAI_API_KEY).map(Secret::new),
             openai_base_url: text(OPENAI_BASE_URL),
-            // NO_COLOR: "when present and not an empty string" (no-color.org).
-            no_color: lookup(NO_COLOR).is_some_and(|v| !v.is_empty()),
+            // NO_COLOR: "when present and not an empty string" (no-color.org); a dumb terminal
+            // shows escape sequences as garbage, so it means the same.
+            no_color: lookup(NO_COLOR).is_some_and(|v| !v.is_empty()) || text(TERM).as_deref() == Some(DUMB_TERMINAL),
             log_filter: text(PINCER_LOG).or_else(|| text(RUST_LOG)),
             ssl_cert_file: path(SSL_CERT_FILE),
             ssl_cert_dir: lookup(SSL_CERT_DIR).filter(|v| !v.is_empty()),
@@ -227,6 +235,13 @@ mod tests {
         assert_eq!(e.no_proxy.as_deref(), Some("localhost"));
         assert_eq!(e.ssl_cert_file, Some(PathBuf::from("/ca.pem")));
         assert!(env(&[(HTTPS_PROXY, "")]).https_proxy.is_none(), "empty is unset");
+    }
+
+    #[test]
+    fn a_dumb_terminal_means_no_colour() {
+        assert!(env(&[(TERM, "dumb")]).no_color);
+        assert!(!env(&[(TERM, "xterm-256color")]).no_color);
+        assert!(!env(&[]).no_color);
     }
 
     #[test]

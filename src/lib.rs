@@ -58,8 +58,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
     }
     let home = env.pincer_home()?;
     // `[network]` timeouts apply to every command; a config.toml that does not parse is reported
-    // by the commands that need it, so here it only means the defaults.
-    let timeouts = config::Config::load(&home).map(|c| c.timeouts()).unwrap_or_default();
+    // by the commands that need it, so here it only means the defaults. Its problems are told
+    // here, once per run, whichever command runs (commands load it again, silently).
+    let config = config::Config::load(&home);
+    if let Ok(config) = &config {
+        warn_config_problems(config);
+    }
+    let timeouts = config.map(|c| c.timeouts()).unwrap_or_default();
     let ctx = Context { env, home, timeouts };
     match &cli.command {
         Command::Auth(AuthCommand::Login(args)) => {
@@ -74,13 +79,34 @@ pub fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
+/// One warning per problem in config.toml, with the file, line, key, type and what pincer does.
+fn warn_config_problems(config: &config::Config) {
+    for problem in config.problems() {
+        term::style::warn(&format!("{} {problem}", config.path().display()));
+    }
+}
+
 /// Secrets live in this process's memory: no core dump may write them to disk, and other
 /// processes of the same user may not attach to read them.
+///
+/// - Unix: no core dumps (`RLIMIT_CORE` 0).
+/// - Linux: not dumpable either, which also stops same-user `ptrace` and `/proc/PID/mem` reads.
+/// - macOS: nothing more is needed: reading another process's memory (`task_for_pid`) takes root
+///   or the developer-tools authorisation, even for the same user.
+/// - Windows: a documented no-op. Windows Error Reporting writes no dump unless `LocalDumps` is
+///   configured, and there is no per-process way to keep the same user's processes out.
 fn harden_process() {
-    let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: plain system calls on this process with valid arguments; failure is harmless.
+    #[cfg(unix)]
+    {
+        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: a plain system call on this process with a valid argument; failure is harmless.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        }
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: a plain system call on this process with valid arguments; failure is harmless.
     unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }

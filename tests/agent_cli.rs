@@ -289,7 +289,11 @@ fn exhausted_window_is_not_retried_and_says_when_it_resets() {
     });
     let out = run(agent(&sb, &server.url).args(["-m", "Hi"]), "");
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("the 5-hour usage limit is reached; it resets Thu 1 Jan 00:00 (in "), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the 5-hour usage limit is reached; it resets Thu 1 Jan 2099 00:00 (in "),
+        "{}",
+        out.stderr
+    );
     assert_eq!(messages_requests(&server).len(), 1);
     // The figures went to usage.json, so `auth status` can show them.
     assert!(sb.read("usage.json").contains("\"percent\": 100.0"), "{}", sb.read("usage.json"));

@@ -77,7 +77,7 @@ fn usage_200_is_shown_as_percent_with_bars_and_json_numbers() {
     assert!(text.contains("saved    ") && text.contains("(today)"), "{text}");
     let five = text.lines().find(|l| l.trim_start().starts_with("5-hour")).expect(text);
     assert!(five.contains(" 24%") && five.contains("█████░░░"), "{five}");
-    assert!(five.contains("resets Fri 2 Jan 19:59 (in "), "{five}");
+    assert!(five.contains("resets Fri 2 Jan 2099 19:59 (in "), "{five}");
     assert!(text.lines().any(|l| l.contains("7-day Fable") && l.contains("  7%")), "{text}");
     assert!(text.contains("12.50 of 50.00 USD"), "extra usage is in cents: {text}");
     assert!(!text.contains("2400") && !text.contains("0.24"), "{text}");

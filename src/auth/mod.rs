@@ -2,6 +2,7 @@
 //! ordered chain that decides which credential a provider uses.
 
 pub mod credential;
+pub mod fields;
 pub mod resolve;
 pub mod secret;
 pub mod store;

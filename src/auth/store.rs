@@ -8,6 +8,7 @@
 //! unlocked write does not compile. A file that does not parse is reported and never overwritten.
 
 use std::collections::BTreeMap;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -110,6 +111,7 @@ impl Store {
 
     /// Like ssh with keys: credentials owned by someone else are not used, and a home folder that
     /// others can write to (and so swap files in) is worth a warning.
+    #[cfg(unix)]
     fn check_ownership(&self) -> anyhow::Result<()> {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid has no preconditions and cannot fail.
@@ -136,6 +138,17 @@ impl Store {
         Ok(())
     }
 
+    /// Windows has owners and ACLs, not uids and modes: a file under the user's profile is
+    /// private to that user by default, and this check has no cheap equivalent there.
+    #[cfg(not(unix))]
+    fn check_ownership(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn warn_if_readable_by_others(&self) {}
+
+    #[cfg(unix)]
     fn warn_if_readable_by_others(&self) {
         if let Ok(meta) = std::fs::metadata(&self.path) {
             let mode = meta.permissions().mode() & 0o777;
@@ -161,6 +174,12 @@ enum ParseError {
         "it has schema version {0}, newer than this pincer understands ({SCHEMA_VERSION})\nhint: upgrade pincer; it will not overwrite a newer file"
     )]
     NewerVersion(u32),
+    /// A field that is missing, empty or of the wrong kind, named (never quoted).
+    #[error(
+        "{what}{}\nhint: fix that field by hand, or move the file aside and log in again; pincer will not overwrite it",
+        position.map(|(line, column)| format!(" (line {line}, column {column})")).unwrap_or_default()
+    )]
+    Field { what: String, position: Option<(usize, usize)> },
 }
 
 /// Parses `auth.json` content (no I/O). Errors give a position, never content.
@@ -191,7 +210,14 @@ fn parse(bytes: &[u8]) -> Result<AuthFile, ParseError> {
     if version != u64::from(SCHEMA_VERSION) {
         return Err(ParseError::Invalid { what: "missing or unknown \"version\"", line: 1, column: 1 });
     }
-    serde_json::from_slice(bytes).map_err(invalid)
+    // serde's messages name no field path (and may quote content): name the field ourselves.
+    let field = super::fields::first_problem(bytes);
+    match (serde_json::from_slice(bytes), field) {
+        (Ok(file), None) => Ok(file),
+        (Ok(_), Some(what)) => Err(ParseError::Field { what, position: None }),
+        (Err(e), Some(what)) => Err(ParseError::Field { what, position: Some((e.line(), e.column())) }),
+        (Err(e), None) => Err(invalid(e)),
+    }
 }
 
 #[cfg(test)]
@@ -275,5 +301,33 @@ mod tests {
     fn missing_file_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         assert!(Store::in_home(dir.path()).load().unwrap().credentials.is_empty());
+    }
+
+    #[test]
+    fn empty_or_wrong_fields_are_named_without_their_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::in_home(dir.path());
+        let cases = [
+            (r#""secret":"""#, "`credentials.anthropic.secret` is empty"),
+            (r#""secret":"sk-ant-oat01-LEAKME","saved_at":"""#, "`credentials.anthropic.saved_at` is empty"),
+            (r#""secret":["sk-ant-oat01-LEAKME"]"#, "`credentials.anthropic.secret` should be a string, not an array"),
+        ];
+        for (fields, expected) in cases {
+            let body = if fields.contains("saved_at") {
+                format!(
+                    r#"{{"version":1,"credentials":{{"anthropic":{{"provider":"anthropic","method":"oauth",{fields}}}}}}}"#
+                )
+            } else {
+                format!(
+                    r#"{{"version":1,"credentials":{{"anthropic":{{"provider":"anthropic","method":"oauth",{fields},"saved_at":"2026-01-01T00:00:00Z"}}}}}}"#
+                )
+            };
+            std::fs::write(store.path(), &body).unwrap();
+            let err = format!("{:#}", store.load().unwrap_err());
+            assert!(err.contains(&store.path().display().to_string()), "{err}");
+            assert!(err.contains(expected), "{body}\n{err}");
+            assert!(err.contains("hint:") && !err.contains("LEAKME"), "{err}");
+            assert_eq!(std::fs::read_to_string(store.path()).unwrap(), body, "the file is left as it was");
+        }
     }
 }

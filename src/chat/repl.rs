@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, mut turn: Turn, session: Option<Session>, config: &Con
                     }
                     note("new conversation");
                 }
-                "model" => match model_id::resolve(arg, &config.models(), &config.aliases())
+                "model" => match model_id::resolve(arg, config.models(), config.aliases())
                     .map_err(anyhow::Error::from)
                     .and_then(|choice| prepare(ctx, config, choice, false))
                 {

@@ -92,8 +92,7 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&ctx.home)?;
     let name =
         args.model.clone().or_else(|| config.default_model().map(str::to_string)).unwrap_or(FALLBACK_MODEL.into());
-    let choice =
-        model_id::resolve(&name, &config.models(), &config.aliases()).map_err(|e| UsageError(e.to_string()))?;
+    let choice = model_id::resolve(&name, config.models(), config.aliases()).map_err(|e| UsageError(e.to_string()))?;
     let session = args.session.as_deref().map(|n| Session::open(&ctx.home, n)).transpose()?;
     let stdin_tty = std::io::stdin().is_terminal();
     // `-m` leaves a terminal's stdin free, so the login offer works there too.
@@ -124,11 +123,11 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
     let credential_required = route.credential_required();
     let backend = match (route.protocol, route.credential) {
         (Protocol::Anthropic, Some(credential)) => {
-            Backend::Anthropic { credential, extra_betas: config.provider_list(ANTHROPIC, "betas") }
+            Backend::Anthropic { credential, extra_betas: config.provider(ANTHROPIC).betas.clone() }
         }
         (Protocol::Anthropic, None) => Backend::Anthropic {
             credential: login_now(ctx, can_ask)?,
-            extra_betas: config.provider_list(ANTHROPIC, "betas"),
+            extra_betas: config.provider(ANTHROPIC).betas.clone(),
         },
         (Protocol::OpenAi, None) if credential_required => anyhow::bail!(
             "no OpenAI API key\nhint: run `pincer auth login --provider openai --api-key`, or set OPENAI_API_KEY"
@@ -139,7 +138,7 @@ pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: boo
     let client = ctx.client(&base)?;
     Ok(Turn {
         max_tokens: entry.as_ref().and_then(|e| e.max_tokens),
-        extra_headers: config.provider_headers(&choice.provider),
+        extra_headers: config.provider(&choice.provider).headers.clone(),
         choice,
         backend,
         base,

@@ -19,6 +19,8 @@ use crate::term::style::{note, warn};
 
 const MENU_TITLE: &str = "How do you want to log in to Anthropic?";
 const MENU_OPTIONS: &[&str] = &["Setup token (from `claude setup-token`)", "API key (from console.anthropic.com)"];
+/// Names tried, in order, for the Anthropic model that login adds to config.toml.
+const ANTHROPIC_MODEL_NAMES: &[&str] = &["sonnet", "claude-sonnet", "anthropic-sonnet"];
 
 /// Said once, factually, whenever a setup token is saved.
 pub const OAUTH_TERMS_NOTICE: &str = "\
@@ -105,7 +107,7 @@ fn choose_method(ctx: &Context, provider: &str, args: &LoginArgs, input: &mut In
         OPENAI => api_key_only(provider, args),
         other => {
             let config = Config::load(&ctx.home)?;
-            if config.provider_option(other, "base_url").is_none() {
+            if config.provider(other).base_url.is_none() {
                 return Err(UsageError(format!(
                     "unknown provider `{other}`\nhint: use anthropic or openai, or declare it in {} as [providers.{other}] with a base_url",
                     config.path().display()
@@ -155,7 +157,7 @@ fn read_secret(provider: &str, method: Method, input: &mut Input) -> anyhow::Res
 /// Adds an Anthropic model and a default model when missing. A config problem never undoes the
 /// saved credential: it is reported and the file left as it was.
 fn update_config(ctx: &Context) {
-    match Config::update(&ctx.home, |c| c.ensure_anthropic_model(anthropic::DEFAULT_MODEL)) {
+    match Config::update(&ctx.home, |c| c.ensure_model(ANTHROPIC, anthropic::DEFAULT_MODEL, ANTHROPIC_MODEL_NAMES)) {
         Ok(changes) => {
             if let Some(name) = &changes.added_model {
                 note(&format!("Added model `{name}` ({}) to config.toml", anthropic::DEFAULT_MODEL));

@@ -25,6 +25,8 @@ use crate::usage::{UsageSource, fetch, render};
 /// Version of the `--json` shape; bumped only on incompatible changes.
 pub const JSON_VERSION: u32 = 1;
 const SECONDS_PER_DAY: i64 = 86_400;
+/// A save time this far ahead of the clock is "in the future", not clock jitter.
+const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -68,7 +70,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let probe_model = args.probe.then(|| {
         config
             .as_ref()
-            .and_then(|c| c.provider_option(ANTHROPIC, "probe_model"))
+            .and_then(|c| c.provider(ANTHROPIC).probe_model.clone())
             .unwrap_or_else(|| fetch::DEFAULT_PROBE_MODEL.to_string())
     });
     let mut reports = Vec::new();
@@ -98,6 +100,14 @@ fn credential_report(
 ) -> CredentialReport {
     let age_days = cred.saved_at.map(|t| (now.as_second() - t.as_second()) / SECONDS_PER_DAY);
     let mut warnings = Vec::new();
+    if let Some(saved) = cred.saved_at
+        && saved_in_future(saved, now)
+    {
+        warnings.push(format!(
+            "it was saved in the future ({}): the system clock, or saved_at in auth.json, is wrong",
+            saved.strftime("%Y-%m-%d")
+        ));
+    }
     if cred.method == Method::OAuth
         && let Some(age) = age_days
         && age >= SETUP_TOKEN_WARN_AGE_DAYS
@@ -159,7 +169,12 @@ fn render_human(report: &Report, now: Timestamp, tz: &TimeZone, color: bool) -> 
         out.push_str(&format!("  source   {source}\n"));
         if let (Some(saved), Some(age)) = (c.saved_at, c.age_days) {
             let local = saved.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string();
-            let age = if age == 0 { "today".to_string() } else { format!("{age} days ago") };
+            let age = match age {
+                _ if saved_in_future(saved, now) => "in the future".to_string(),
+                ..=0 => "today".to_string(),
+                1 => "1 day ago".to_string(),
+                n => format!("{n} days ago"),
+            };
             out.push_str(&format!("  saved    {local} ({age})\n"));
         }
         for w in &c.warnings {
@@ -170,6 +185,11 @@ fn render_human(report: &Report, now: Timestamp, tz: &TimeZone, color: bool) -> 
         }
     }
     out
+}
+
+/// Later than now by more than clock jitter.
+fn saved_in_future(saved: Timestamp, now: Timestamp) -> bool {
+    saved.as_second() - now.as_second() > CLOCK_SKEW_SECONDS
 }
 
 fn render_usage(u: &UsageReport, now: Timestamp, tz: &TimeZone, color: bool) -> String {

@@ -9,7 +9,7 @@ use super::Context;
 use crate::auth::credential::mask;
 use crate::auth::resolve::Source;
 use crate::auth::store::Store;
-use crate::config::Config;
+use crate::config::{Config, ModelEntry};
 use crate::providers::model_id;
 use crate::providers::routing::{self, Route};
 
@@ -63,7 +63,11 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
     let aliases = config.aliases();
     let mut models = Vec::new();
     for entry in config.models() {
-        let choice = model_id::resolve(&entry.name, &config.models(), &aliases)?;
+        if let Some(problem) = &entry.problem {
+            models.push(broken_report(entry, problem, default.as_deref()));
+            continue;
+        }
+        let choice = model_id::resolve(&entry.name, config.models(), aliases)?;
         let routed = routing::route(&choice, &config, &ctx.env, &store);
         let (status, credential, base_url, problem) = match routed {
             Ok(route) => {
@@ -74,7 +78,7 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
         };
         models.push(ModelReport {
             default: default.as_deref() == Some(entry.name.as_str()),
-            name: entry.name,
+            name: entry.name.clone(),
             provider: choice.provider,
             model: choice.model,
             base_url,
@@ -89,11 +93,30 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
         version: JSON_VERSION,
         default_model: default,
         models,
-        aliases: aliases.into_iter().map(|(alias, target)| AliasReport { alias, target }).collect(),
+        aliases: aliases
+            .iter()
+            .map(|(alias, target)| AliasReport { alias: alias.clone(), target: target.clone() })
+            .collect(),
     };
     let text = if json { serde_json::to_string_pretty(&report)? + "\n" } else { render(&report) };
     crate::term::output::write_stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An entry config.toml could not read: listed with why, its fields as far as they were read.
+fn broken_report(entry: &ModelEntry, problem: &str, default: Option<&str>) -> ModelReport {
+    ModelReport {
+        name: entry.name.clone(),
+        provider: entry.provider.clone(),
+        model: entry.model.clone(),
+        base_url: entry.base_url.clone(),
+        max_tokens: entry.max_tokens,
+        temperature: entry.temperature,
+        default: default == Some(entry.name.as_str()),
+        credential_status: "error",
+        credential: None,
+        problem: Some(format!("{problem} (config.toml)")),
+    }
 }
 
 fn credential_status(route: &Route) -> &'static str {
@@ -137,7 +160,14 @@ fn render(report: &Report) -> String {
             (None, _) => format!("error: {}", m.problem.as_deref().unwrap_or("").lines().next().unwrap_or("")),
         };
         let name = if m.default { format!("{} *", m.name) } else { m.name.clone() };
-        rows.push([name, m.provider.clone(), m.model.clone(), m.base_url.clone().unwrap_or_default(), credential]);
+        let or_unknown = |s: &str| if s.is_empty() { "?".to_string() } else { s.to_string() };
+        rows.push([
+            name,
+            or_unknown(&m.provider),
+            or_unknown(&m.model),
+            m.base_url.clone().unwrap_or_default(),
+            credential,
+        ]);
     }
     let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();

@@ -148,10 +148,9 @@ pub struct Limits {
     pub max_response_time: Duration,
 }
 
-/// 256 MiB of events is about 17 MB of text: far beyond any real answer.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
-/// Long enough for the longest extended-thinking answers.
-pub const DEFAULT_MAX_RESPONSE_TIME: Duration = Duration::from_secs(30 * 60);
+/// The defaults are `[network]`'s, so config.toml and the stream loop cannot disagree. 256 MiB of
+/// events is about 17 MB of text: far beyond any real answer.
+pub use crate::config::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_TIME};
 
 impl Default for Limits {
     fn default() -> Self {

@@ -30,6 +30,10 @@ pub enum ModelError {
     Unknown(String),
     #[error("empty model name\nhint: pass --model NAME or set default_model in config.toml")]
     Empty,
+    #[error(
+        "the model `{name}` in config.toml cannot be used: {problem}\nhint: fix that entry in config.toml (`pincer models` lists every problem)"
+    )]
+    Broken { name: String, problem: String },
 }
 
 pub fn resolve(name: &str, models: &[ModelEntry], aliases: &[(String, String)]) -> Result<ModelChoice, ModelError> {
@@ -43,6 +47,10 @@ pub fn resolve(name: &str, models: &[ModelEntry], aliases: &[(String, String)]) 
         _ => name,
     };
     if let Some(entry) = models.iter().find(|m| m.name == name) {
+        // A broken entry is never used half-read, nor shadowed by a built-in of the same name.
+        if let Some(problem) = &entry.problem {
+            return Err(ModelError::Broken { name: entry.name.clone(), problem: problem.clone() });
+        }
         return Ok(ModelChoice {
             provider: entry.provider.clone(),
             model: normalize(&entry.provider, &entry.model),
@@ -76,14 +84,7 @@ mod tests {
     use super::*;
 
     fn entry(name: &str, provider: &str, model: &str) -> ModelEntry {
-        ModelEntry {
-            name: name.into(),
-            provider: provider.into(),
-            model: model.into(),
-            base_url: None,
-            max_tokens: None,
-            temperature: None,
-        }
+        ModelEntry { name: name.into(), provider: provider.into(), model: model.into(), ..ModelEntry::default() }
     }
 
     #[test]
@@ -120,6 +121,23 @@ mod tests {
         assert_eq!(resolve("fast", &models, &aliases).unwrap().model, "qwen2.5-0.5b");
         assert_eq!(resolve("big", &models, &aliases).unwrap().model, "claude-opus-4-8");
         assert!(resolve("loop", &models, &aliases).is_err());
+    }
+
+    #[test]
+    fn a_broken_entry_says_why_and_never_falls_back_to_a_builtin() {
+        let broken = ModelEntry {
+            problem: Some("line 3: `models.sonnet.max_tokens` should be a positive integer, not a string".into()),
+            ..entry("sonnet", "anthropic", "claude-sonnet-4-5")
+        };
+        let models = [broken, entry("local", "openai", "qwen")];
+        let aliases = [("s".to_string(), "sonnet".to_string())];
+        for name in ["sonnet", "s"] {
+            let err = resolve(name, &models, &aliases).unwrap_err();
+            assert!(matches!(&err, ModelError::Broken { name, .. } if name == "sonnet"), "{err:?}");
+            let text = err.to_string();
+            assert!(text.contains("line 3") && text.contains("max_tokens") && text.contains("hint:"), "{text}");
+        }
+        assert_eq!(resolve("local", &models, &[]).unwrap().model, "qwen");
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile)
             entry_base.map(from_entry).or_else(|| from_variable(&env.openai_base_url, env::OPENAI_BASE_URL)),
         ),
         named => {
-            let declared = config.provider_option(named, "base_url").map(|base| {
+            let declared = config.provider(named).base_url.clone().map(|base| {
                 (base, Origin::ProviderEntry { provider: named.to_string(), file: config.path().to_path_buf() })
             });
             let Some(configured) = entry_base.map(from_entry).or(declared) else {

@@ -1,4 +1,5 @@
-//! Colour and notices. Colour only on a TTY and never with `NO_COLOR`; notices go to stderr.
+//! Colour and notices. Colour only on a TTY and never with `NO_COLOR` or `TERM=dumb` (both folded
+//! into `Env::no_color`); notices go to stderr.
 
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;

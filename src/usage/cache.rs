@@ -3,7 +3,8 @@
 //! Not secret, but written the same careful way (atomic replace under `usage.json.lock`) because
 //! chats and `auth status --probe` may update it at the same time. Credentials are keyed by
 //! provider and masked token (`anthropic:sk-ant-oat01-abc…xyz`), never by the secret. A file that
-//! does not parse is a stale cache, not user data: it is reported once and replaced.
+//! does not parse is a stale cache, not user data: it is reported once and replaced. A symlinked
+//! `usage.json` is written through to its target (as `config.toml` is), never replaced by a file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -171,5 +172,21 @@ mod tests {
         assert!(cache.get("k").latest().is_none());
         cache.record("k", snap(UsageSource::Headers, "2026-01-01T00:00:00Z", 1.0)).unwrap();
         assert!(cache.get("k").headers.is_some());
+    }
+
+    #[test]
+    fn a_symlinked_cache_is_written_through_and_the_link_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("elsewhere.json");
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::os::unix::fs::symlink(&real, home.join(USAGE_FILE)).unwrap();
+        let cache = UsageCache::in_home(&home);
+        cache.record("k", snap(UsageSource::Headers, "2026-01-01T00:00:00Z", 1.0)).unwrap();
+        cache.record("k", snap(UsageSource::Endpoint, "2026-01-02T00:00:00Z", 2.0)).unwrap();
+        assert!(std::fs::symlink_metadata(home.join(USAGE_FILE)).unwrap().file_type().is_symlink());
+        let text = std::fs::read_to_string(&real).unwrap();
+        assert!(text.contains("\"headers\"") && text.contains("\"endpoint\""), "{text}");
+        assert!(cache.get("k").endpoint.is_some());
     }
 }

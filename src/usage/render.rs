@@ -11,6 +11,7 @@ const BAR_CELLS: usize = 20;
 const WARN_PERCENT: f64 = 70.0;
 const CRITICAL_PERCENT: f64 = 90.0;
 const LABEL_WIDTH: usize = 20;
+const WEEK_SECONDS: i64 = 7 * 24 * 60 * 60;
 
 /// One line per window, indented by two spaces.
 pub fn windows(windows: &[Window], now: Timestamp, tz: &TimeZone, color: bool) -> String {
@@ -51,12 +52,16 @@ pub fn bar(percent: f64) -> String {
     format!("[{}{}]", "█".repeat(filled), "░".repeat(BAR_CELLS - filled))
 }
 
-/// `17:30 (in 2h 13m)` today, `Tue 3 Dec 17:30 (in 3d 4h)` later, `… (2h ago)` when past.
+/// `17:30 (in 2h 13m)` today, `Tue 3 Dec 17:30 (in 3d 4h)` within a week, `… (2h ago)` when
+/// past. More than a week away the weekday no longer places it, so the full date is shown, year
+/// included: `Mon 4 Jan 2027 00:00 (in 37d 8h)`.
 pub fn when(t: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
     let local = t.to_zoned(tz.clone());
     let today = now.to_zoned(tz.clone()).date();
     let clock = if local.date() == today {
         local.strftime("%H:%M").to_string()
+    } else if (t.as_second() - now.as_second()).abs() > WEEK_SECONDS {
+        local.strftime("%a %-d %b %Y %H:%M").to_string()
     } else {
         local.strftime("%a %-d %b %H:%M").to_string()
     };
@@ -104,6 +109,17 @@ mod tests {
         assert_eq!(when("2026-11-28T17:30:00Z".parse().unwrap(), now, &tz), "17:30 (in 2h 13m)");
         assert_eq!(when("2026-12-01T19:17:00Z".parse().unwrap(), now, &tz), "Tue 1 Dec 19:17 (in 3d 4h)");
         assert_eq!(when("2026-11-28T13:17:00Z".parse().unwrap(), now, &tz), "13:17 (2h 0m ago)");
+    }
+
+    #[test]
+    fn resets_more_than_a_week_away_show_the_full_date() {
+        let tz = TimeZone::UTC;
+        let now: Timestamp = "2026-11-28T15:17:00Z".parse().unwrap();
+        assert_eq!(when("2027-01-04T00:00:00Z".parse().unwrap(), now, &tz), "Mon 4 Jan 2027 00:00 (in 36d 8h)");
+        assert_eq!(when("2026-12-06T16:00:00Z".parse().unwrap(), now, &tz), "Sun 6 Dec 2026 16:00 (in 8d 0h)");
+        // Exactly a week is still placed by its weekday; long past times get their date too.
+        assert_eq!(when("2026-12-05T15:17:00Z".parse().unwrap(), now, &tz), "Sat 5 Dec 15:17 (in 7d 0h)");
+        assert_eq!(when("2026-10-01T09:00:00Z".parse().unwrap(), now, &tz), "Thu 1 Oct 2026 09:00 (58d 6h ago)");
     }
 
     #[test]
