@@ -15,6 +15,12 @@ use serde_json::Value;
 
 use crate::cancel::CancelToken;
 
+pub mod atomic;
+pub mod diff;
+pub mod files;
+pub mod paths;
+pub mod search;
+
 /// The permission classes of SPEC §9. Users write rules against these names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolClass {
