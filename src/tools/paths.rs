@@ -127,9 +127,11 @@ pub struct HardLimits {
 
 impl HardLimits {
     pub fn new(ctx: &ToolContext<'_>) -> HardLimits {
+        // The context promises a canonical home; a limit this important does not rely on it.
+        let home = fs::canonicalize(ctx.home).unwrap_or_else(|_| ctx.home.to_path_buf());
         HardLimits {
-            home: ctx.home.to_path_buf(),
-            skills: ctx.home.join(SKILLS_DIR),
+            skills: home.join(SKILLS_DIR),
+            home,
             workspace: ctx.workspace.to_path_buf(),
             pid: std::process::id(),
         }
@@ -545,6 +547,16 @@ pub(crate) mod tests {
         assert_eq!(skill.path, f.home.join("skills/s/SKILL.md"));
         assert!(resolve("h/skills", &f.ctx(), Intent::Read).is_ok());
         assert!(refused(&f, ".pincer/skills/s/SKILL.md", Intent::Write).contains("may read but not write"));
+    }
+
+    #[test]
+    fn a_home_given_through_a_symlink_is_still_off_limits() {
+        let f = Fixture::new();
+        let alias = f.workspace.parent().unwrap().join("home-alias");
+        symlink(&f.home, &alias).unwrap();
+        let ctx = ToolContext { home: &alias, ..f.ctx() };
+        let e = resolve(f.home.join("auth.json").to_str().unwrap(), &ctx, Intent::Read).unwrap_err();
+        assert!(matches!(e, PathError::InHome(..)), "{e}");
     }
 
     #[test]

@@ -67,13 +67,14 @@ struct WalkSpec<'a> {
     overrides: Option<Override>,
 }
 
-/// Visits the files under `spec.root` (real and checked) in sorted order until `visit` says
-/// stop. `Err` only when cancelled.
+/// Visits what is not a folder under `spec.root` (real and checked) in sorted order, with
+/// whether it is a regular file (not a symlink), until `visit` says stop. `Err` only when
+/// cancelled.
 fn walk_files(
     spec: &WalkSpec<'_>,
     limits: &HardLimits,
     ctx: &ToolContext<'_>,
-    mut visit: impl FnMut(&Path) -> bool,
+    mut visit: impl FnMut(&Path, bool) -> bool,
 ) -> Result<WalkStats, String> {
     let skipped_home = Arc::new(AtomicBool::new(false));
     let mut stats = WalkStats::default();
@@ -108,14 +109,12 @@ fn walk_files(
                     continue;
                 }
             };
-            if entry.file_type().is_none_or(|t| t.is_dir()) {
-                continue;
-            }
+            let Some(kind) = entry.file_type().filter(|t| !t.is_dir()) else { continue };
             walked += 1;
             if walked.is_multiple_of(PROGRESS_EVERY) {
                 (ctx.progress)(&format!("{walked} files"));
             }
-            if !visit(entry.path()) {
+            if !visit(entry.path(), kind.is_file()) {
                 stats.skipped_home |= skipped_home.load(Ordering::Relaxed);
                 return Ok(stats);
             }
@@ -264,7 +263,7 @@ fn glob(tool: &Glob, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
     let mut stats = WalkStats::default();
     if plan.walk_root.path.is_dir() {
         let spec = WalkSpec { root: &plan.walk_root.path, hidden: plan.hidden, overrides: None };
-        stats = walk_files(&spec, &limits, ctx, |path| {
+        stats = walk_files(&spec, &limits, ctx, |path, _| {
             let Ok(below) = path.strip_prefix(&plan.walk_root.path) else { return true };
             if plan.matcher.is_match(plan.prefix.join(below)) {
                 total += 1;
@@ -518,8 +517,11 @@ fn grep(tool: &Grep, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
         }
     } else if plan.root.path.is_dir() {
         let spec = WalkSpec { root: &plan.root.path, hidden: false, overrides: plan.overrides.clone() };
-        stats = walk_files(&spec, &limits, ctx, |path| {
-            search(path, &mut tally);
+        stats = walk_files(&spec, &limits, ctx, |path, is_file| {
+            // Symlinks are not followed, as rg does; devices and pipes are not searched.
+            if is_file {
+                search(path, &mut tally);
+            }
             !ctx.cancel.is_cancelled()
         })?;
     } else if plan.root.path.exists() {
@@ -562,4 +564,271 @@ fn grep(tool: &Grep, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
     }
     let summary = format!("{} matches in {} files", tally.total, tally.files_matched);
     Ok(finish(tally.text, &notes, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::files::ListDir;
+    use crate::tools::paths::tests::Fixture;
+    use std::fs;
+    use std::io::Write;
+    use std::os::unix::fs::symlink;
+
+    fn run(tool: &dyn Tool, f: &Fixture, input: Value) -> ToolOutput {
+        match tool.access(&input, &f.ctx()) {
+            Ok(_) => tool.call(&input, &f.ctx()),
+            Err(e) => ToolOutput::error(e),
+        }
+    }
+
+    fn ok(out: ToolOutput) -> String {
+        assert!(!out.is_error, "unexpected error: {}", out.joined_text());
+        out.joined_text()
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    fn put(f: &Fixture, rel: &str, content: &str) {
+        let path = f.ws(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+
+    /// A small repository: sources, an ignored build folder, hidden files.
+    fn project(f: &Fixture) {
+        fs::create_dir(f.ws(".git")).unwrap();
+        put(f, ".gitignore", "target/\n*.log\n");
+        put(f, "src/main.rs", "fn main() {\n    println!(\"Hello\");\n}\n");
+        put(f, "src/lib/mod.rs", "pub fn hello() {}\n");
+        put(f, "build.rs", "fn main() {} // hello\n");
+        put(f, "target/debug/out.rs", "hello from build output\n");
+        put(f, "debug.log", "hello log\n");
+        put(f, ".github/ci.yml", "hello: ci\n");
+        put(f, "README.md", "Say HELLO\n");
+    }
+
+    #[test]
+    fn glob_matches_sorted_paths_and_respects_gitignore_and_hidden() {
+        let f = Fixture::new();
+        project(&f);
+        assert_eq!(
+            lines(&ok(run(&Glob, &f, json!({"pattern": "**/*.rs"})))),
+            ["build.rs", "src/lib/mod.rs", "src/main.rs"]
+        );
+        assert_eq!(lines(&ok(run(&Glob, &f, json!({"pattern": "*.rs"})))), ["build.rs"]);
+        assert_eq!(lines(&ok(run(&Glob, &f, json!({"pattern": "src/*/mod.rs"})))), ["src/lib/mod.rs"]);
+        assert_eq!(lines(&ok(run(&Glob, &f, json!({"pattern": "*.rs", "path": "src"})))), ["src/main.rs"]);
+        assert_eq!(lines(&ok(run(&Glob, &f, json!({"pattern": ".github/*"})))), [".github/ci.yml"]);
+        assert_eq!(lines(&ok(run(&Glob, &f, json!({"pattern": "**/*.{md,yml}"})))), ["README.md"]);
+        let none = ok(run(&Glob, &f, json!({"pattern": "*.py"})));
+        assert!(none.starts_with("no files match `*.py` in .") && none.contains("**/*.py"), "{none}");
+        let out = run(&Glob, &f, json!({"pattern": "**/*.rs"}));
+        assert_eq!(out.summary, "3 files");
+    }
+
+    #[test]
+    fn glob_refuses_bad_patterns_and_reports_where_it_walks() {
+        let f = Fixture::new();
+        project(&f);
+        for (pattern, why) in [("", "empty"), ("/etc/*", "relative to `path`"), ("../*", "`..`"), ("[", "invalid glob")]
+        {
+            let out = run(&Glob, &f, json!({"pattern": pattern}));
+            assert!(out.is_error && out.joined_text().contains(why), "{pattern}: {}", out.joined_text());
+        }
+        // The walk starts at the pattern's literal folders: that is the target to allow.
+        let Target::Path { resolved, relative } = Glob.access(&json!({"pattern": "src/**/*.rs"}), &f.ctx()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((resolved, relative), (f.ws("src"), Some(PathBuf::from("src"))));
+        let outside = Glob.access(&json!({"pattern": "*", "path": "/etc"}), &f.ctx()).unwrap();
+        assert!(!outside.in_workspace());
+        // A symlink to a folder outside: the target is where it leads.
+        symlink("/usr", f.ws("usr-link")).unwrap();
+        let via = Glob.access(&json!({"pattern": "usr-link/**/*.h"}), &f.ctx()).unwrap();
+        assert_eq!(via, Target::Path { resolved: PathBuf::from("/usr"), relative: None });
+    }
+
+    #[test]
+    fn walks_leave_the_home_out_but_search_its_skills() {
+        for f in [Fixture::home_inside(), Fixture::visible_home_inside()] {
+            let home_name = f.home.file_name().unwrap().to_str().unwrap().to_string();
+            put(&f, "notes.md", "sk-SECRET is not here\n");
+            let text = ok(run(&Glob, &f, json!({"pattern": "**/*"})));
+            assert!(!text.contains("auth.json"), "{text}");
+            let grep = ok(run(&Grep, &f, json!({"pattern": "SECRET|secret"})));
+            assert!(!grep.contains("auth.json"), "{grep}");
+            assert!(grep.contains("notes.md:1:"), "{grep}");
+            if home_name == "pincer-home" {
+                // A visible home is met by the walk: left out with a note, its skills searched.
+                assert!(
+                    text.contains("pincer-home/skills/s/SKILL.md") && text.contains("$PINCER_HOME was left out"),
+                    "{text}"
+                );
+                assert!(grep.contains("pincer-home/skills/s/SKILL.md:4:secret-free skill"), "{grep}");
+            }
+            // Named explicitly: refused, except the skills.
+            let e = run(&Grep, &f, json!({"pattern": "SECRET", "path": home_name.clone()}));
+            assert!(e.is_error && e.joined_text().contains("pincer's home"), "{}", e.joined_text());
+            let e = run(&Glob, &f, json!({"pattern": format!("{home_name}/*.json")}));
+            assert!(e.is_error && e.joined_text().contains("pincer's home"));
+            let skills = ok(run(&Grep, &f, json!({"pattern": "skill", "path": format!("{home_name}/skills")})));
+            assert!(skills.contains("SKILL.md:4:secret-free skill"), "{skills}");
+            let skills = ok(run(&Glob, &f, json!({"pattern": format!("{home_name}/skills/**/*.md")})));
+            assert_eq!(lines(&skills), [format!("{home_name}/skills/s/SKILL.md")]);
+        }
+    }
+
+    #[test]
+    fn symlinks_into_the_home_are_not_followed() {
+        let f = Fixture::home_inside();
+        symlink(f.home.join("auth.json"), f.ws("innocent.txt")).unwrap();
+        symlink(&f.home, f.ws("h")).unwrap();
+        let grep = ok(run(&Grep, &f, json!({"pattern": "SECRET"})));
+        assert!(grep.starts_with("no matches") && !grep.contains("could not be searched"), "{grep}");
+        let e = run(&Grep, &f, json!({"pattern": "SECRET", "path": "innocent.txt"}));
+        assert!(e.is_error && !e.joined_text().contains("sk-SECRET"));
+        let e = run(&Grep, &f, json!({"pattern": "SECRET", "path": "h"}));
+        assert!(e.is_error && e.joined_text().contains("pincer's home"));
+        let glob = ok(run(&Glob, &f, json!({"pattern": "**/*"})));
+        assert_eq!(lines(&glob), ["h", "innocent.txt"], "links are listed, never entered");
+        let e = run(&Glob, &f, json!({"pattern": "h/**/*"}));
+        assert!(e.is_error && e.joined_text().contains("pincer's home"), "{}", e.joined_text());
+    }
+
+    #[test]
+    fn grep_reports_path_line_text_sorted_with_filters() {
+        let f = Fixture::new();
+        project(&f);
+        let out = run(&Grep, &f, json!({"pattern": "hello"}));
+        assert_eq!(lines(&ok(out.clone())), ["build.rs:1:fn main() {} // hello", "src/lib/mod.rs:1:pub fn hello() {}"]);
+        assert_eq!(out.summary, "2 matches in 2 files");
+        let ci = ok(run(&Grep, &f, json!({"pattern": "hello", "case_insensitive": true, "glob": "*.md"})));
+        assert_eq!(lines(&ci), ["README.md:1:Say HELLO"]);
+        let one = ok(run(&Grep, &f, json!({"pattern": "print", "path": "src/main.rs"})));
+        assert_eq!(lines(&one), ["src/main.rs:2:    println!(\"Hello\");"]);
+        // An explicit file is searched even when ignored.
+        assert_eq!(
+            lines(&ok(run(&Grep, &f, json!({"pattern": "log", "path": "debug.log"})))),
+            ["debug.log:1:hello log"]
+        );
+        let none = ok(run(&Grep, &f, json!({"pattern": "absent"})));
+        assert!(none.starts_with("no matches for `absent` in . (4 files searched"), "{none}");
+        let bad = run(&Grep, &f, json!({"pattern": "(unclosed"}));
+        assert!(bad.is_error && bad.joined_text().contains("invalid regex"));
+        let bad = run(&Grep, &f, json!({"pattern": "x", "glob": "{"}));
+        assert!(bad.is_error && bad.joined_text().contains("invalid glob"));
+        let bad = run(&Grep, &f, json!({"pattern": "x", "case_insensitive": "yes"}));
+        assert_eq!(bad.joined_text(), "field `case_insensitive` must be a boolean, not a string");
+    }
+
+    #[test]
+    fn grep_skips_binary_files_and_clips_long_lines() {
+        let f = Fixture::new();
+        put(&f, "a.bin", "needle\0binary");
+        let long = format!("{}needle{}\n", "x".repeat(5000), "é".repeat(3000));
+        put(&f, "b.min.js", &long);
+        let text = ok(run(&Grep, &f, json!({"pattern": "needle"})));
+        let found = lines(&text);
+        assert_eq!(found.len(), 2, "{text}");
+        assert!(
+            found[0].starts_with("b.min.js:1:…xxx") && found[0].contains("needle") && found[0].ends_with("é…"),
+            "{}",
+            found[0]
+        );
+        assert!(found[0].len() < GREP_LINE_CLIP + 40);
+        assert_eq!(found[1], "[1 binary files skipped]");
+        let single = ok(run(&Grep, &f, json!({"pattern": "needle", "path": "a.bin"})));
+        assert_eq!(single, "a.bin is a binary file; not searched");
+    }
+
+    #[test]
+    fn grep_caps_matches_and_bytes_and_counts_the_rest() {
+        let f = Fixture::new();
+        for n in 0..3 {
+            put(&f, &format!("f{n}.txt"), &"match here\n".repeat(150));
+        }
+        let text = ok(run(&Grep, &f, json!({"pattern": "match"})));
+        assert_eq!(text.lines().filter(|l| l.contains(":match here")).count(), GREP_MAX_MATCHES);
+        assert!(
+            text.ends_with(
+                "[showing 200 of 450 matches, in 3 files; narrow with path, glob or a more specific pattern]\n"
+            ),
+            "{text}"
+        );
+        put(&f, "wide.txt", &format!("{}\n", "match ".repeat(40)).repeat(400));
+        let text = ok(run(&Grep, &f, json!({"pattern": "match", "path": "wide.txt"})));
+        assert!(text.len() <= SEARCH_MAX_BYTES + 200, "{}", text.len());
+        assert!(text.contains("of 400 matches"), "{}", text.lines().last().unwrap());
+    }
+
+    fn peak_memory_kib() -> u64 {
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").parse().unwrap()
+    }
+
+    #[test]
+    fn a_100_mb_single_line_file_is_skipped_with_a_note_not_loaded() {
+        let f = Fixture::new();
+        let mut file = File::create(f.ws("huge.json")).unwrap();
+        let chunk = "a".repeat(1 << 20);
+        for _ in 0..100 {
+            file.write_all(chunk.as_bytes()).unwrap();
+        }
+        file.write_all(b"needle\n").unwrap();
+        drop(file);
+        put(&f, "small.txt", "needle\n");
+        let before = peak_memory_kib();
+        let text = ok(run(&Grep, &f, json!({"pattern": "needle"})));
+        let grown = peak_memory_kib().saturating_sub(before);
+        assert!(text.starts_with("small.txt:1:needle\n"), "{text}");
+        assert!(
+            text.contains("[1 files could not be searched (unreadable, or a line over 8 MB): huge.json]"),
+            "{text}"
+        );
+        assert!(grown < 64 * 1024, "peak memory grew by {grown} KiB");
+    }
+
+    #[test]
+    fn a_folder_of_100k_entries_is_listed_and_globbed_within_the_caps() {
+        const ENTRIES: usize = 100_000;
+        let f = Fixture::new();
+        let dir = f.ws("many");
+        fs::create_dir(&dir).unwrap();
+        for i in 0..ENTRIES {
+            File::create(dir.join(format!("f{i:06}.txt"))).unwrap();
+        }
+        let listed = ok(run(&ListDir, &f, json!({"path": "many"})));
+        assert_eq!(listed.lines().filter(|l| l.starts_with("file")).count(), crate::tools::files::LIST_MAX_ENTRIES);
+        assert!(listed.contains("f000000.txt") && !listed.contains("f001000.txt"));
+        assert!(listed.contains("[showing the first 1000 of 100000 entries"), "{}", listed.lines().last().unwrap());
+        let globbed = ok(run(&Glob, &f, json!({"pattern": "many/*.txt"})));
+        assert_eq!(globbed.lines().filter(|l| l.starts_with("many/")).count(), GLOB_MAX_RESULTS);
+        assert!(globbed.starts_with("many/f000000.txt\nmany/f000001.txt\n"));
+        assert!(globbed.contains("[showing 500 of 100000 files"), "{}", globbed.lines().last().unwrap());
+    }
+
+    #[test]
+    fn a_cancelled_walk_stops() {
+        let f = Fixture::new();
+        project(&f);
+        f.cancel.cancel();
+        for out in [run(&Glob, &f, json!({"pattern": "**/*"})), run(&Grep, &f, json!({"pattern": "x"}))] {
+            assert!(out.is_error && out.joined_text() == "cancelled", "{}", out.joined_text());
+        }
+    }
+
+    #[test]
+    fn walks_under_proc_leave_pincers_process_out() {
+        let f = Fixture::new();
+        let pid = std::process::id();
+        let text = ok(run(&Glob, &f, json!({"pattern": "*/status", "path": "/proc"})));
+        assert!(text.contains("1/status"), "{}", &text[..200.min(text.len())]);
+        assert!(!text.lines().any(|l| l == format!("/proc/{pid}/status")), "our own process was listed");
+        let e = run(&Glob, &f, json!({"pattern": "*", "path": "/proc/self"}));
+        assert!(e.is_error && e.joined_text().contains("own process"));
+    }
 }
