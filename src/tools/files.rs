@@ -384,7 +384,7 @@ fn read_page(mut r: impl BufRead, offset: u64, limit: usize, max_bytes: usize) -
         End::Eof => String::new(),
         End::Lines | End::Full { .. } => {
             let cap =
-                if matches!(end, End::Lines) { String::new() } else { format!(" ({} limit)", human_bytes(max_bytes)) };
+                if matches!(end, End::Lines) { String::new() } else { format!(" ({} KiB limit)", max_bytes / 1024) };
             format!("\n[showing lines {offset}–{last}{cap} {}; continue with offset={next}]", of_total(total))
         }
         End::Clipped => {
@@ -392,7 +392,7 @@ fn read_page(mut r: impl BufRead, offset: u64, limit: usize, max_bytes: usize) -
                 Some(t) if t <= last => "no lines follow".to_string(),
                 _ => format!("the next line is offset={next}"),
             };
-            format!("\n[line {last} is longer than {} and was cut here; {rest}]", human_bytes(max_bytes))
+            format!("\n[line {last} is longer than {} KiB and was cut here; {rest}]", max_bytes / 1024)
         }
         End::Binary => format!("\n[line {next} holds binary data (a NUL byte); stopped there]"),
     };
@@ -578,9 +578,13 @@ impl Tool for WriteFile {
 
     fn access(&self, input: &Value, ctx: &ToolContext<'_>) -> Result<Target, String> {
         check_input(&self.input_schema(), input)?;
-        Ok(paths::resolve(str_arg(input, "path").unwrap_or_default(), ctx, Intent::Write)
-            .map_err(|e| e.to_string())?
-            .target())
+        let resolved = paths::resolve(str_arg(input, "path").unwrap_or_default(), ctx, Intent::Write)
+            .map_err(|e| e.to_string())?;
+        // Refused before anyone is asked to approve it (`call` checks again, under the lock).
+        if resolved.path.is_file() && !was_read(ctx, &resolved.path) {
+            return Err(not_read(&resolved.shown()));
+        }
+        Ok(resolved.target())
     }
 
     fn call(&self, input: &Value, ctx: &ToolContext<'_>) -> ToolOutput {
@@ -694,9 +698,9 @@ impl Tool for EditFile {
 
     fn access(&self, input: &Value, ctx: &ToolContext<'_>) -> Result<Target, String> {
         check_input(&self.input_schema(), input)?;
-        Ok(paths::resolve(str_arg(input, "path").unwrap_or_default(), ctx, Intent::Write)
-            .map_err(|e| e.to_string())?
-            .target())
+        let edit = EditArgs::from(input).ok_or("missing field")?;
+        // What can be refused before anyone is asked to approve it (`call` checks it all again).
+        Ok(check_edit(&edit, ctx)?.target())
     }
 
     fn call(&self, input: &Value, ctx: &ToolContext<'_>) -> ToolOutput {
@@ -741,28 +745,41 @@ impl<'a> EditArgs<'a> {
     }
 }
 
-fn edit_file(tool: &EditFile, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput, String> {
-    check_input(&tool.input_schema(), input)?;
-    let edit = EditArgs::from(input).ok_or("missing field")?;
+/// The checks of an edit that need no lock: the input, the path, the file exists and was read.
+fn check_edit(edit: &EditArgs<'_>, ctx: &ToolContext<'_>) -> Result<Resolved, String> {
     let resolved = paths::resolve(edit.path, ctx, Intent::Write).map_err(|e| e.to_string())?;
     let shown = resolved.shown();
-    // Input errors first: they need no disk.
     if edit.old.is_empty() {
         return Err("`old_string` is empty\nhint: to create a file or replace all of it, use write_file".to_string());
     }
     if edit.old == edit.new {
         return Err("`old_string` and `new_string` are the same: nothing would change".to_string());
     }
-    let missing = || format!("{shown} does not exist\nhint: create it with write_file");
-    let (Some(parent), Some(name)) = (resolved.path.parent(), resolved.path.file_name()) else {
-        return Err(format!("{shown} is a folder\nhint: give the path of a file"));
-    };
     if fs::symlink_metadata(&resolved.path).is_err() {
-        return Err(missing());
+        return Err(missing(&shown));
+    }
+    if resolved.path.is_dir() {
+        return Err(format!("{shown} is a folder\nhint: give the path of a file"));
     }
     if !was_read(ctx, &resolved.path) {
         return Err(not_read(&shown));
     }
+    Ok(resolved)
+}
+
+fn missing(shown: &str) -> String {
+    format!("{shown} does not exist\nhint: create it with write_file")
+}
+
+fn edit_file(tool: &EditFile, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput, String> {
+    check_input(&tool.input_schema(), input)?;
+    let edit = EditArgs::from(input).ok_or("missing field")?;
+    let resolved = check_edit(&edit, ctx)?;
+    let shown = resolved.shown();
+    let missing = || missing(&shown);
+    let (Some(parent), Some(name)) = (resolved.path.parent(), resolved.path.file_name()) else {
+        return Err(format!("{shown} is a folder\nhint: give the path of a file"));
+    };
     let folder = Folder::open(parent, &HardLimits::new(ctx)).map_err(|e| e.to_string())?;
     let err = |e: WriteError| e.to_string();
     let locked = folder.lock(name, ctx.cancel).map_err(err)?.ok_or_else(missing)?;
@@ -980,14 +997,14 @@ mod tests {
         assert!(text.len() <= READ_MAX_BYTES + 200, "{}", text.len());
         let note = text.lines().last().unwrap();
         assert!(
-            note.starts_with("[showing lines 1–") && note.contains("262.1 KB limit") && note.contains("of 400"),
+            note.starts_with("[showing lines 1–") && note.contains("256 KiB limit") && note.contains("of 400"),
             "{note}"
         );
         // One line longer than the cap: its start, and where the next line is.
         fs::write(f.ws("one-line"), format!("{}\nafter\n", "y".repeat(READ_MAX_BYTES * 2))).unwrap();
         let text = ok(run(&ReadFile, &f, json!({"path": "one-line"})));
         assert!(
-            text.ends_with("[line 1 is longer than 262.1 KB and was cut here; the next line is offset=2]"),
+            text.ends_with("[line 1 is longer than 256 KiB and was cut here; the next line is offset=2]"),
             "{}",
             &text[text.len() - 100..]
         );
@@ -1169,6 +1186,12 @@ mod tests {
         fs::set_permissions(f.ws("keep.rs"), fs::Permissions::from_mode(0o640)).unwrap();
         let e = err(run(&WriteFile, &f, json!({"path": "keep.rs", "content": "clobbered"})));
         assert!(e.contains("has not been read") && e.contains("hint: read it with read_file first"), "{e}");
+        // `call` refuses too, under the lock, when `access` was not asked first.
+        assert!(
+            err(WriteFile.call(&json!({"path": "keep.rs", "content": "x"}), &f.ctx())).contains("has not been read")
+        );
+        let edit = json!({"path": "keep.rs", "old_string": "precious", "new_string": "x"});
+        assert!(err(EditFile.call(&edit, &f.ctx())).contains("has not been read"));
         assert_eq!(fs::read_to_string(f.ws("keep.rs")).unwrap(), "precious");
         ok(run(&ReadFile, &f, json!({"path": "keep.rs"})));
         ok(run(&WriteFile, &f, json!({"path": "keep.rs", "content": "replaced"})));

@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use crate::cancel::CancelToken;
 
-pub mod atomic;
-pub mod diff;
+pub(crate) mod atomic;
+pub(crate) mod diff;
 pub mod files;
-pub mod paths;
+pub(crate) mod paths;
 pub mod search;
 
 /// The permission classes of SPEC §9. Users write rules against these names.
