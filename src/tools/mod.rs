@@ -18,6 +18,8 @@ use crate::cancel::CancelToken;
 pub(crate) mod atomic;
 pub(crate) mod diff;
 pub mod files;
+pub(crate) mod gitignore;
+pub(crate) mod glob;
 pub(crate) mod paths;
 pub mod search;
 

@@ -164,10 +164,6 @@ impl HardLimits {
         &self.skills
     }
 
-    pub fn home(&self) -> &Path {
-        &self.home
-    }
-
     fn check_proc(&self, path: &Path) -> Result<(), PathError> {
         let Ok(rest) = path.strip_prefix(PROC) else { return Ok(()) };
         let names: Vec<&OsStr> = rest.iter().collect();

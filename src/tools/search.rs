@@ -1,29 +1,33 @@
-//! `glob` and `grep` (SPEC §9), on ripgrep's own crates: `ignore` walks (`.gitignore`,
-//! `.ignore` and git's excludes respected, hidden files skipped, no symlinks followed — as `rg`
-//! does), `grep-regex` and `grep-searcher` match line by line.
+//! `glob` and `grep` (SPEC §9), with ripgrep's rules: `.gitignore` (inside a git repository),
+//! `.ignore` and `.git/info/exclude` respected, hidden files skipped, no symlinks followed,
+//! binary files skipped.
 //!
-//! Walks are single-threaded and sorted by name, so results come in a stable order and a cap
-//! keeps the same first ones every time; past a cap the walk goes on only to count. The hard
-//! limits hold during a walk: `$PINCER_HOME` is never entered (a note says it was left out),
-//! except its `skills/` folder, which is walked on its own without reading the home's ignore
-//! files; `/proc` entries of pincer's process are left out. Every file searched is opened
-//! without following a symlink and checked by its real path (`paths::open_walked`).
+//! Walks are depth-first and sorted by name, so results come in a stable order and a cap keeps
+//! the same first ones every time; past a cap the walk goes on only to count. The hard limits
+//! hold during a walk: `$PINCER_HOME` is never entered (a note says it was left out), except
+//! its `skills/` folder, which is walked on its own without reading the home's ignore files;
+//! `/proc` entries of pincer's process are left out. Every file read (searched, or an ignore
+//! file) is opened without following a symlink and checked by its real path.
+//!
+//! Why not ripgrep's crates (`ignore`, `grep-regex`, `grep-searcher`), which DESIGN names:
+//! measured, they add 1.7 MB to the stripped binary (the `regex-automata` engine alone 674 KB,
+//! Unicode tables, `encoding_rs`), past SPEC §8's 4 MiB. Globs and ignore rules are matched by
+//! `glob.rs` and `gitignore.rs`, regexes by `regex-lite` (72 KB; linear time, no Unicode
+//! classes or case folding beyond ASCII), with a literal prefilter so that most searches only
+//! run the regex on lines that can match.
 
-use std::fs::File;
-use std::io;
+use std::ffi::OsString;
+use std::fs::{self, FileType};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use globset::{GlobBuilder, GlobMatcher};
-use grep_matcher::Matcher;
-use grep_regex::{RegexMatcher, RegexMatcherBuilder};
-use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
-use ignore::WalkBuilder;
-use ignore::overrides::{Override, OverrideBuilder};
+use memchr::memmem;
+use regex_lite::{Regex, RegexBuilder};
 use serde_json::{Value, json};
 
-use super::files::{Cancellable, bool_arg, is_cancelled, str_arg};
+use super::files::{Cancellable, LineRead, bool_arg, is_cancelled, read_line_capped, skip_line, str_arg};
+use super::gitignore::IgnoreRules;
+use super::glob::Glob as GlobPattern;
 use super::paths::{self, HardLimits, Intent, Resolved, escape_controls, shown_in};
 use super::{Target, Tool, ToolClass, ToolContext, ToolOutput, check_input};
 use crate::cancel::CancelToken;
@@ -36,15 +40,25 @@ pub const GREP_MAX_MATCHES: usize = 200;
 pub const SEARCH_MAX_BYTES: usize = 32 * 1024;
 /// Bytes of a long matching line shown, around the match.
 const GREP_LINE_CLIP: usize = 300;
-/// A line longer than this makes `grep` skip the file (named in a note) instead of holding it
-/// in memory.
+/// The longest line `grep` holds in memory: a longer one is searched in its first this-many
+/// bytes only (a note says so).
 const GREP_MAX_LINE: usize = 8 * 1024 * 1024;
+/// The largest ignore file read.
+const MAX_IGNORE_FILE: u64 = 1024 * 1024;
+const READ_BUFFER: usize = 64 * 1024;
 /// Files walked between progress updates.
 const PROGRESS_EVERY: usize = 1000;
 /// Files named in a note about files that could not be searched.
 const NAMED_FAILURES: usize = 3;
 /// Characters that make a glob component a pattern rather than a name.
 const GLOB_SPECIAL: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
+/// Ignore files read in every folder, the first taking precedence (as ripgrep).
+const IGNORE_FILES: [&str; 2] = [".ignore", ".gitignore"];
+const GITIGNORE: &str = ".gitignore";
+const GIT_DIR: &str = ".git";
+const GIT_EXCLUDE: &str = ".git/info/exclude";
+/// A regex prefilter literal shorter than this is not worth it.
+const MIN_PREFILTER: usize = 2;
 
 /// `glob` and `grep`, in the order they are offered.
 pub fn tools() -> Vec<Box<dyn Tool>> {
@@ -59,12 +73,18 @@ pub struct Grep;
 struct WalkStats {
     unreadable: usize,
     skipped_home: bool,
+    walked: usize,
 }
 
 struct WalkSpec<'a> {
     root: &'a Path,
     hidden: bool,
-    overrides: Option<Override>,
+}
+
+/// The ignore rules of one folder, in precedence order.
+struct IgnoreLevel {
+    dir: PathBuf,
+    rules: Vec<IgnoreRules>,
 }
 
 /// Visits what is not a folder under `spec.root` (real and checked) in sorted order, with
@@ -76,56 +96,136 @@ fn walk_files(
     ctx: &ToolContext<'_>,
     mut visit: impl FnMut(&Path, bool) -> bool,
 ) -> Result<WalkStats, String> {
-    let skipped_home = Arc::new(AtomicBool::new(false));
     let mut stats = WalkStats::default();
-    // A root inside the home (its skills) must not read the home's own ignore files.
-    let mut roots = vec![(spec.root.to_path_buf(), !spec.root.starts_with(limits.home()))];
-    let mut walked = 0usize;
-    let mut i = 0;
-    while let Some((root, parents)) = roots.get(i).cloned() {
-        i += 1;
-        let mut builder = WalkBuilder::new(&root);
-        builder.standard_filters(true).hidden(!spec.hidden).parents(parents).follow_links(false);
-        builder.sort_by_file_name(|a, b| a.cmp(b));
-        if let Some(overrides) = &spec.overrides {
-            builder.overrides(overrides.clone());
-        }
-        let (keep, flag) = (limits.clone(), skipped_home.clone());
-        builder.filter_entry(move |entry| {
-            let kept = keep.keeps(entry.path());
-            if !kept && keep.is_home(entry.path()) {
-                flag.store(true, Ordering::Relaxed);
-            }
-            kept
-        });
-        for entry in builder.build() {
-            if ctx.cancel.is_cancelled() {
-                return Err("cancelled".to_string());
-            }
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(_) => {
-                    stats.unreadable += 1;
-                    continue;
-                }
-            };
-            let Some(kind) = entry.file_type().filter(|t| !t.is_dir()) else { continue };
-            walked += 1;
-            if walked.is_multiple_of(PROGRESS_EVERY) {
-                (ctx.progress)(&format!("{walked} files"));
-            }
-            if !visit(entry.path(), kind.is_file()) {
-                stats.skipped_home |= skipped_home.load(Ordering::Relaxed);
-                return Ok(stats);
-            }
-        }
-        // The home was met and left out: its skills may still be searched.
-        if i == 1 && skipped_home.load(Ordering::Relaxed) && limits.skills().is_dir() {
-            roots.push((limits.skills().to_path_buf(), false));
+    if !walk_root(spec, spec.root, limits, ctx, &mut visit, &mut stats)? {
+        return Ok(stats);
+    }
+    // The home was met and left out: its skills may still be searched.
+    if stats.skipped_home && limits.skills().is_dir() {
+        walk_root(spec, limits.skills(), limits, ctx, &mut visit, &mut stats)?;
+    }
+    Ok(stats)
+}
+
+/// Walks one root; false when `visit` said stop.
+fn walk_root(
+    spec: &WalkSpec<'_>,
+    root: &Path,
+    limits: &HardLimits,
+    ctx: &ToolContext<'_>,
+    visit: &mut impl FnMut(&Path, bool) -> bool,
+    stats: &mut WalkStats,
+) -> Result<bool, String> {
+    // The enclosing repository: its root and the folders down to ours lend their ignore files
+    // (never a folder the hard limits close, such as the home above its skills).
+    let allowed: Vec<&Path> = root.ancestors().take_while(|a| limits.keeps(a)).collect();
+    let repo = allowed.iter().position(|a| a.join(GIT_DIR).exists());
+    let in_repo = repo.is_some();
+    let mut levels: Vec<IgnoreLevel> = Vec::new();
+    if let Some(top) = repo {
+        for dir in allowed[1..=top].iter().rev() {
+            levels.extend(ignore_level(dir, true, *dir == allowed[top], limits));
         }
     }
-    stats.skipped_home = skipped_home.load(Ordering::Relaxed);
-    Ok(stats)
+    let mut frames: Vec<(PathBuf, std::vec::IntoIter<(OsString, FileType)>, bool)> = Vec::new();
+    let enter = |dir: &Path, levels: &mut Vec<IgnoreLevel>, stats: &mut WalkStats| {
+        let is_repo_root = repo.is_some_and(|top| allowed[top] == dir);
+        let pushed = match ignore_level(dir, in_repo, is_repo_root, limits) {
+            Some(level) => {
+                levels.push(level);
+                true
+            }
+            None => false,
+        };
+        (dir.to_path_buf(), read_sorted(dir, stats).into_iter(), pushed)
+    };
+    frames.push(enter(root, &mut levels, stats));
+    while let Some((dir, entries, _)) = frames.last_mut() {
+        let Some((name, kind)) = entries.next() else {
+            if frames.pop().is_some_and(|(_, _, pushed)| pushed) {
+                levels.pop();
+            }
+            continue;
+        };
+        if ctx.cancel.is_cancelled() {
+            return Err("cancelled".to_string());
+        }
+        // Hidden names first: a hidden home (`~/.pincer`) is skipped like any hidden folder.
+        let hidden = name.as_encoded_bytes().starts_with(b".");
+        if name == GIT_DIR || (hidden && !spec.hidden) {
+            continue;
+        }
+        let path = dir.join(&name);
+        if !limits.keeps(&path) {
+            stats.skipped_home |= limits.is_home(&path);
+            continue;
+        }
+        if ignored(&levels, &path, kind.is_dir()) {
+            continue;
+        }
+        if kind.is_dir() {
+            let frame = enter(&path, &mut levels, stats);
+            frames.push(frame);
+            continue;
+        }
+        stats.walked += 1;
+        if stats.walked.is_multiple_of(PROGRESS_EVERY) {
+            (ctx.progress)(&format!("{} files", stats.walked));
+        }
+        if !visit(&path, kind.is_file()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A folder's entries, sorted by name (byte order); an unreadable folder counts and is empty.
+fn read_sorted(dir: &Path, stats: &mut WalkStats) -> Vec<(OsString, FileType)> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        stats.unreadable += 1;
+        return Vec::new();
+    };
+    let mut out: Vec<(OsString, FileType)> =
+        entries.filter_map(|e| e.ok()).filter_map(|e| Some((e.file_name(), e.file_type().ok()?))).collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The ignore files of `dir` (`.gitignore` only inside a repository, as ripgrep; the
+/// repository root adds `.git/info/exclude`, last in precedence).
+fn ignore_level(dir: &Path, in_repo: bool, repo_root: bool, limits: &HardLimits) -> Option<IgnoreLevel> {
+    let mut names: Vec<&str> = IGNORE_FILES.iter().copied().filter(|n| in_repo || *n != GITIGNORE).collect();
+    if repo_root {
+        names.push(GIT_EXCLUDE);
+    }
+    let rules: Vec<IgnoreRules> = names
+        .into_iter()
+        .filter_map(|name| read_ignore_file(&dir.join(name), limits))
+        .filter(|r| !r.is_empty())
+        .collect();
+    (!rules.is_empty()).then(|| IgnoreLevel { dir: dir.to_path_buf(), rules })
+}
+
+fn read_ignore_file(path: &Path, limits: &HardLimits) -> Option<IgnoreRules> {
+    if !path.is_file() {
+        return None;
+    }
+    let file = paths::open_walked(path, limits).ok()?;
+    let mut text = String::new();
+    file.take(MAX_IGNORE_FILE).read_to_string(&mut text).ok()?;
+    Some(IgnoreRules::parse(&text))
+}
+
+/// Whether the rules in force ignore `path`: the deepest folder's rules that say anything win.
+fn ignored(levels: &[IgnoreLevel], path: &Path, is_dir: bool) -> bool {
+    for level in levels.iter().rev() {
+        let Ok(rel) = path.strip_prefix(&level.dir) else { continue };
+        let rel = rel.to_string_lossy();
+        if let Some(decision) = level.rules.iter().find_map(|rules| rules.decide(&rel, is_dir)) {
+            return decision;
+        }
+    }
+    false
 }
 
 fn walk_notes(stats: &WalkStats, notes: &mut Vec<String>) {
@@ -169,7 +269,7 @@ struct GlobPlan {
     walk_root: Resolved,
     /// The literal leading folders of the pattern (the walk starts there).
     prefix: PathBuf,
-    matcher: GlobMatcher,
+    matcher: GlobPattern,
     hidden: bool,
 }
 
@@ -189,12 +289,7 @@ fn glob_plan(input: &Value, ctx: &ToolContext<'_>) -> Result<GlobPlan, String> {
     if parts.contains(&"..") {
         return Err("the pattern may not contain `..`\nhint: give the folder to search as `path`".to_string());
     }
-    let matcher = GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(|e| format!("invalid glob pattern: {e}"))?
-        .compile_matcher();
+    let matcher = GlobPattern::new(pattern).map_err(|e| format!("invalid glob pattern: {e}"))?;
     let root = resolve_folder(input, ctx)?;
     if root.path.exists() && !root.path.is_dir() {
         return Err(format!("{} is a file, not a folder\nhint: give the folder to search as `path`", root.shown()));
@@ -262,10 +357,10 @@ fn glob(tool: &Glob, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
     let mut full = false;
     let mut stats = WalkStats::default();
     if plan.walk_root.path.is_dir() {
-        let spec = WalkSpec { root: &plan.walk_root.path, hidden: plan.hidden, overrides: None };
+        let spec = WalkSpec { root: &plan.walk_root.path, hidden: plan.hidden };
         stats = walk_files(&spec, &limits, ctx, |path, _| {
             let Ok(below) = path.strip_prefix(&plan.walk_root.path) else { return true };
-            if plan.matcher.is_match(plan.prefix.join(below)) {
+            if plan.matcher.is_match(&plan.prefix.join(below).to_string_lossy()) {
                 total += 1;
                 if !full && listed < GLOB_MAX_RESULTS && push_within(&mut text, &shown_in(path, ctx.workspace)) {
                     listed += 1;
@@ -296,33 +391,130 @@ fn glob(tool: &Glob, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
 
 // ---- grep ----
 
+/// A file filter as ripgrep's `-g`: a glob without `/` matches a file's name at any depth, one
+/// with `/` the path below the searched folder; a leading `!` excludes instead.
+struct FileFilter {
+    glob: GlobPattern,
+    exclude: bool,
+    name_only: bool,
+}
+
+impl FileFilter {
+    fn new(text: &str) -> Result<FileFilter, String> {
+        let (exclude, pattern) = match text.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+        let glob = GlobPattern::new(pattern.trim_start_matches('/'))
+            .map_err(|e| format!("invalid glob `{}`: {e}", escape_controls(text)))?;
+        Ok(FileFilter { glob, exclude, name_only: !pattern.contains('/') })
+    }
+
+    fn admits(&self, below_root: &Path) -> bool {
+        let rel = below_root.to_string_lossy();
+        let subject = if self.name_only { rel.rsplit('/').next().unwrap_or(&rel) } else { &rel };
+        self.glob.is_match(subject) != self.exclude
+    }
+}
+
+/// A regex, with a literal every match must contain when one can be read off the pattern.
+struct LineMatcher {
+    regex: Regex,
+    required: Option<memmem::Finder<'static>>,
+}
+
+impl LineMatcher {
+    fn new(pattern: &str, case_insensitive: bool) -> Result<LineMatcher, String> {
+        if pattern.contains('\n') {
+            return Err("the pattern holds a line break, but grep matches one line at a time\nhint: search for text within one line".to_string());
+        }
+        let regex = RegexBuilder::new(pattern).case_insensitive(case_insensitive).build().map_err(|e| {
+            format!("invalid regex: {e}\nhint: the syntax is Rust's regex (as ripgrep, without \\p{{…}} classes); escape special characters with \\")
+        })?;
+        let required = if case_insensitive { None } else { required_literal(pattern) };
+        let required =
+            required.filter(|l| l.len() >= MIN_PREFILTER).map(|l| memmem::Finder::new(l.as_bytes()).into_owned());
+        Ok(LineMatcher { regex, required })
+    }
+
+    /// Where the first match in `line` starts (in the lossy text), if any.
+    fn find(&self, line: &[u8]) -> Option<usize> {
+        if self.required.as_ref().is_some_and(|f| f.find(line).is_none()) {
+            return None;
+        }
+        self.regex.find(&String::from_utf8_lossy(line)).map(|m| m.start())
+    }
+}
+
+/// The longest run of plain characters that every match of `pattern` contains, found
+/// conservatively: none when the pattern has alternation or groups (which may make anything
+/// optional); a character followed by `*`, `?` or `{` is optional and ends the run.
+fn required_literal(pattern: &str) -> Option<String> {
+    if pattern.contains(['|', '(', ')']) {
+        return None;
+    }
+    let chars: Vec<char> = pattern.chars().collect();
+    let (mut best, mut run) = (String::new(), String::new());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '*' | '?' | '{' => {
+                run.pop();
+                take_longer(&mut best, &mut run);
+                if c == '{' {
+                    while i < chars.len() && chars[i] != '}' {
+                        i += 1;
+                    }
+                }
+            }
+            '\\' => {
+                // An escape may be a class (`\w`) or a literal: either way, the run ends.
+                take_longer(&mut best, &mut run);
+                i += 1;
+            }
+            '[' => {
+                take_longer(&mut best, &mut run);
+                i += 1;
+                if chars.get(i) == Some(&'^') {
+                    i += 1;
+                }
+                if chars.get(i) == Some(&']') {
+                    i += 1;
+                }
+                while i < chars.len() && chars[i] != ']' {
+                    i += if chars[i] == '\\' { 2 } else { 1 };
+                }
+            }
+            '.' | '^' | '$' | '+' | '}' | ']' => take_longer(&mut best, &mut run),
+            _ => run.push(c),
+        }
+        i += 1;
+    }
+    take_longer(&mut best, &mut run);
+    (!best.is_empty()).then_some(best)
+}
+
+fn take_longer(best: &mut String, run: &mut String) {
+    if run.len() > best.len() {
+        *best = std::mem::take(run);
+    }
+    run.clear();
+}
+
 struct GrepPlan {
     root: Resolved,
-    matcher: RegexMatcher,
-    overrides: Option<Override>,
+    matcher: LineMatcher,
+    filter: Option<FileFilter>,
 }
 
 fn grep_plan(input: &Value, ctx: &ToolContext<'_>) -> Result<GrepPlan, String> {
     let pattern = str_arg(input, "pattern").unwrap_or_default();
-    let matcher = RegexMatcherBuilder::new()
-        .case_insensitive(bool_arg(input, "case_insensitive"))
-        .line_terminator(Some(b'\n'))
-        .build(pattern)
-        .map_err(|e| {
-            format!(
-                "invalid regex: {e}\nhint: the syntax is Rust's regex, as in ripgrep; escape special characters with \\"
-            )
-        })?;
+    let matcher = LineMatcher::new(pattern, bool_arg(input, "case_insensitive"))?;
     let root = resolve_folder(input, ctx)?;
-    let overrides = match str_arg(input, "glob") {
-        Some(glob) => {
-            let mut builder = OverrideBuilder::new(&root.path);
-            builder.add(glob).map_err(|e| format!("invalid glob `{}`: {e}", escape_controls(glob)))?;
-            Some(builder.build().map_err(|e| format!("invalid glob: {e}"))?)
-        }
-        None => None,
-    };
-    Ok(GrepPlan { root, matcher, overrides })
+    let filter = str_arg(input, "glob").map(FileFilter::new).transpose()?;
+    Ok(GrepPlan { root, matcher, filter })
 }
 
 impl Tool for Grep {
@@ -335,7 +527,7 @@ impl Tool for Grep {
     }
 
     fn description(&self) -> &str {
-        "Search file contents with a regex (Rust syntax, as ripgrep) under `path`, a folder or a file. Answers `path:line:text`, sorted by path; .gitignore is respected, hidden and binary files are skipped. `glob` filters files (`*.rs`). At most 200 matches."
+        "Search file contents with a regex (Rust syntax) under `path`, a folder or a file, one line at a time. Answers `path:line:text`, sorted by path; .gitignore is respected, hidden and binary files are skipped. `glob` filters files (`*.rs`). At most 200 matches."
     }
 
     fn input_schema(&self) -> Value {
@@ -378,67 +570,58 @@ struct FileMatches {
     lines: Vec<(u64, String)>,
     count: usize,
     binary: bool,
+    /// A line longer than [`GREP_MAX_LINE`] was searched in its start only.
+    long_line: Option<u64>,
 }
 
-struct Collect<'m> {
-    matcher: &'m RegexMatcher,
-    keep: usize,
-    cancel: &'m CancelToken,
-    found: FileMatches,
-}
-
-impl Sink for Collect<'_> {
-    type Error = io::Error;
-
-    fn matched(&mut self, _: &Searcher, mat: &SinkMatch<'_>) -> Result<bool, io::Error> {
-        self.found.count += 1;
-        if self.found.lines.len() < self.keep {
-            self.found.lines.push((mat.line_number().unwrap_or(0), clip_line(self.matcher, mat.bytes())));
-        }
-        Ok(!self.cancel.is_cancelled())
-    }
-
-    fn binary_data(&mut self, _: &Searcher, _: u64) -> Result<bool, io::Error> {
-        self.found.binary = true;
-        Ok(false)
-    }
-}
-
-/// A matching line for the result: without its line end, and cut around the first match
-/// when long.
-fn clip_line(matcher: &RegexMatcher, line: &[u8]) -> String {
+/// A matching line for the result: without its line end, and cut around the match when long.
+fn clip_line(line: &[u8], at: usize) -> String {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.len() <= GREP_LINE_CLIP {
-        return String::from_utf8_lossy(line).into_owned();
+    let text = String::from_utf8_lossy(line);
+    if text.len() <= GREP_LINE_CLIP {
+        return text.into_owned();
     }
-    let at = matcher.find(line).ok().flatten().map_or(0, |m| m.start());
-    let mut start = at.saturating_sub(GREP_LINE_CLIP / 3);
-    let mut end = (start + GREP_LINE_CLIP).min(line.len());
-    // Cut between characters, not inside one.
-    let continuation = |b: u8| b & 0b1100_0000 == 0b1000_0000;
-    while start > 0 && continuation(line[start]) {
+    let mut start = at.min(text.len()).saturating_sub(GREP_LINE_CLIP / 3);
+    while !text.is_char_boundary(start) {
         start -= 1;
     }
-    while end < line.len() && continuation(line[end]) {
+    let mut end = (start + GREP_LINE_CLIP).min(text.len());
+    while !text.is_char_boundary(end) {
         end += 1;
     }
     let before = if start > 0 { "…" } else { "" };
-    let after = if end < line.len() { "…" } else { "" };
-    format!("{before}{}{after}", String::from_utf8_lossy(&line[start..end]))
+    let after = if end < text.len() { "…" } else { "" };
+    format!("{before}{}{after}", &text[start..end])
 }
 
-/// Searches one open file, keeping at most `keep` lines.
-fn search_one(
-    searcher: &mut Searcher,
-    matcher: &RegexMatcher,
-    file: File,
-    keep: usize,
-    cancel: &CancelToken,
-) -> io::Result<FileMatches> {
-    let mut sink = Collect { matcher, keep, cancel, found: FileMatches::default() };
-    searcher.search_reader(matcher, Cancellable::new(file, cancel), &mut sink)?;
-    Ok(sink.found)
+/// Searches one open file line by line, keeping at most `keep` lines. A NUL byte anywhere
+/// makes it binary (its matches are dropped), as ripgrep does.
+fn search_one(matcher: &LineMatcher, file: fs::File, keep: usize, cancel: &CancelToken) -> io::Result<FileMatches> {
+    let mut reader = BufReader::with_capacity(READ_BUFFER, Cancellable::new(file, cancel));
+    let mut found = FileMatches::default();
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let Some(read) = read_line_capped(&mut reader, GREP_MAX_LINE, &mut line)? else { break };
+        number += 1;
+        if memchr::memchr(0, &line).is_some() {
+            found.binary = true;
+            break;
+        }
+        if let Some(at) = matcher.find(line.strip_suffix(b"\n").unwrap_or(&line)) {
+            found.count += 1;
+            if found.lines.len() < keep {
+                found.lines.push((number, clip_line(&line, at)));
+            }
+        }
+        if matches!(read, LineRead::Clipped) {
+            found.long_line.get_or_insert(number);
+            skip_line(&mut reader)?;
+        }
+    }
+    Ok(found)
 }
 
 /// The tallies of a grep call.
@@ -451,6 +634,7 @@ struct Tally {
     files_searched: usize,
     binary: usize,
     failed: Vec<String>,
+    long_lines: Vec<String>,
     full: bool,
 }
 
@@ -460,6 +644,9 @@ impl Tally {
         if found.binary {
             self.binary += 1;
             return;
+        }
+        if let Some(line) = found.long_line {
+            self.long_lines.push(format!("{shown}:{line}"));
         }
         if found.count == 0 {
             return;
@@ -483,15 +670,15 @@ impl Tally {
     }
 }
 
+fn named(list: &[String]) -> String {
+    let names: Vec<&str> = list.iter().take(NAMED_FAILURES).map(String::as_str).collect();
+    format!("{}{}", names.join(", "), if list.len() > NAMED_FAILURES { ", …" } else { "" })
+}
+
 fn grep(tool: &Grep, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput, String> {
     check_input(&tool.input_schema(), input)?;
     let plan = grep_plan(input, ctx)?;
     let limits = HardLimits::new(ctx);
-    let mut searcher = SearcherBuilder::new()
-        .line_number(true)
-        .binary_detection(BinaryDetection::quit(0))
-        .heap_limit(Some(GREP_MAX_LINE))
-        .build();
     let mut tally = Tally::default();
     let mut cancelled = false;
     let mut search = |path: &Path, tally: &mut Tally| {
@@ -503,7 +690,7 @@ fn grep(tool: &Grep, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
                 return;
             }
         };
-        match search_one(&mut searcher, &plan.matcher, file, tally.keep(), ctx.cancel) {
+        match search_one(&plan.matcher, file, tally.keep(), ctx.cancel) {
             Ok(found) => tally.add(&shown, found),
             Err(e) if is_cancelled(&e) => cancelled = true,
             Err(_) => tally.failed.push(shown),
@@ -516,10 +703,14 @@ fn grep(tool: &Grep, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
             return Ok(ToolOutput::text(format!("{} is a binary file; not searched", plan.root.shown()), "binary"));
         }
     } else if plan.root.path.is_dir() {
-        let spec = WalkSpec { root: &plan.root.path, hidden: false, overrides: plan.overrides.clone() };
+        let spec = WalkSpec { root: &plan.root.path, hidden: false };
         stats = walk_files(&spec, &limits, ctx, |path, is_file| {
-            // Symlinks are not followed, as rg does; devices and pipes are not searched.
-            if is_file {
+            let admitted = plan
+                .filter
+                .as_ref()
+                .is_none_or(|f| path.strip_prefix(&plan.root.path).is_ok_and(|below| f.admits(below)));
+            // Symlinks are not followed, as ripgrep does; devices and pipes are not searched.
+            if is_file && admitted {
                 search(path, &mut tally);
             }
             !ctx.cancel.is_cancelled()
@@ -539,18 +730,18 @@ fn grep(tool: &Grep, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
             tally.listed, tally.total, tally.files_matched
         ));
     }
+    if !tally.long_lines.is_empty() {
+        notes.push(format!(
+            "[only the first {} MB of very long lines were searched: {}]",
+            GREP_MAX_LINE / (1024 * 1024),
+            named(&tally.long_lines)
+        ));
+    }
     if tally.binary > 0 {
         notes.push(format!("[{} binary files skipped]", tally.binary));
     }
     if !tally.failed.is_empty() {
-        let named: Vec<&str> = tally.failed.iter().take(NAMED_FAILURES).map(String::as_str).collect();
-        notes.push(format!(
-            "[{} files could not be searched (unreadable, or a line over {} MB): {}{}]",
-            tally.failed.len(),
-            GREP_MAX_LINE / (1024 * 1024),
-            named.join(", "),
-            if tally.failed.len() > NAMED_FAILURES { ", …" } else { "" }
-        ));
+        notes.push(format!("[{} files could not be read: {}]", tally.failed.len(), named(&tally.failed)));
     }
     walk_notes(&stats, &mut notes);
     if tally.total == 0 {
@@ -565,13 +756,12 @@ fn grep(tool: &Grep, input: &Value, ctx: &ToolContext<'_>) -> Result<ToolOutput,
     let summary = format!("{} matches in {} files", tally.total, tally.files_matched);
     Ok(finish(tally.text, &notes, summary))
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tools::files::ListDir;
     use crate::tools::paths::tests::Fixture;
-    use std::fs;
+    use std::fs::{self, File};
     use std::io::Write;
     use std::os::unix::fs::symlink;
 
@@ -688,7 +878,7 @@ mod tests {
         symlink(f.home.join("auth.json"), f.ws("innocent.txt")).unwrap();
         symlink(&f.home, f.ws("h")).unwrap();
         let grep = ok(run(&Grep, &f, json!({"pattern": "SECRET"})));
-        assert!(grep.starts_with("no matches") && !grep.contains("could not be searched"), "{grep}");
+        assert!(grep.starts_with("no matches") && !grep.contains("could not be read"), "{grep}");
         let e = run(&Grep, &f, json!({"pattern": "SECRET", "path": "innocent.txt"}));
         assert!(e.is_error && !e.joined_text().contains("sk-SECRET"));
         let e = run(&Grep, &f, json!({"pattern": "SECRET", "path": "h"}));
@@ -785,10 +975,7 @@ mod tests {
         let text = ok(run(&Grep, &f, json!({"pattern": "needle"})));
         let grown = peak_memory_kib().saturating_sub(before);
         assert!(text.starts_with("small.txt:1:needle\n"), "{text}");
-        assert!(
-            text.contains("[1 files could not be searched (unreadable, or a line over 8 MB): huge.json]"),
-            "{text}"
-        );
+        assert!(text.contains("[only the first 8 MB of very long lines were searched: huge.json:1]"), "{text}");
         assert!(grown < 64 * 1024, "peak memory grew by {grown} KiB");
     }
 
@@ -830,5 +1017,101 @@ mod tests {
         assert!(!text.lines().any(|l| l == format!("/proc/{pid}/status")), "our own process was listed");
         let e = run(&Glob, &f, json!({"pattern": "*", "path": "/proc/self"}));
         assert!(e.is_error && e.joined_text().contains("own process"));
+    }
+
+    #[test]
+    fn ignore_files_stack_like_ripgreps() {
+        let f = Fixture::new();
+        put(&f, "outside-repo/.gitignore", "*.txt\n");
+        put(&f, "outside-repo/a.txt", "x\n");
+        put(&f, "outside-repo/.ignore", "*.tmp\n");
+        put(&f, "outside-repo/b.tmp", "x\n");
+        // Outside a repository only `.ignore` counts.
+        assert_eq!(lines(&ok(run(&Glob, &f, json!({"pattern": "outside-repo/*"})))), ["outside-repo/a.txt"]);
+        fs::create_dir_all(f.ws("repo/.git/info")).unwrap();
+        put(&f, "repo/.git/info/exclude", "*.excluded\n");
+        put(&f, "repo/.gitignore", "*.log\nbuild/\n");
+        put(&f, "repo/sub/.gitignore", "!keep.log\n");
+        put(&f, "repo/sub/.ignore", "keep.log\n");
+        put(&f, "repo/sub/other/.gitignore", "!keep.log\n");
+        for name in
+            ["a.log", "x.excluded", "build/out.rs", "src.rs", "sub/keep.log", "sub/other/keep.log", "sub/other/z.log"]
+        {
+            put(&f, &format!("repo/{name}"), "x\n");
+        }
+        // `.ignore` beats `.gitignore` in one folder; a deeper folder beats both.
+        let found = ok(run(&Glob, &f, json!({"pattern": "**/*", "path": "repo"})));
+        assert_eq!(lines(&found), ["repo/src.rs", "repo/sub/other/keep.log"]);
+        // Searching a subfolder still applies the repository's ignore files above it.
+        let found = ok(run(&Grep, &f, json!({"pattern": "x", "path": "repo/sub/other"})));
+        assert_eq!(lines(&found), ["repo/sub/other/keep.log:1:x"]);
+    }
+
+    #[test]
+    fn an_ignore_file_linked_into_the_home_is_not_read() {
+        let f = Fixture::home_inside();
+        fs::create_dir(f.ws(".git")).unwrap();
+        // If the link were followed, the rules would be the credentials file's "lines".
+        fs::write(f.home.join("rules"), "*.rs\n").unwrap();
+        symlink(f.home.join("rules"), f.ws(".gitignore")).unwrap();
+        put(&f, "main.rs", "fn main() {}\n");
+        assert_eq!(lines(&ok(run(&Glob, &f, json!({"pattern": "*.rs"})))), ["main.rs"]);
+    }
+
+    #[test]
+    fn grep_file_filters_work_like_rg_g() {
+        let f = Fixture::new();
+        project(&f);
+        let names = |glob: &str| {
+            let text = ok(run(&Grep, &f, json!({"pattern": "hello", "case_insensitive": true, "glob": glob})));
+            lines(&text).iter().map(|l| l.split(':').next().unwrap().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(names("*.rs"), ["build.rs", "src/lib/mod.rs", "src/main.rs"]);
+        assert_eq!(names("src/**"), ["src/lib/mod.rs", "src/main.rs"]);
+        assert_eq!(names("!*.rs"), ["README.md"]);
+        assert_eq!(names("src/*.rs"), ["src/main.rs"]);
+    }
+
+    #[test]
+    fn grep_refuses_patterns_that_cannot_match_within_a_line() {
+        let f = Fixture::new();
+        let out = run(&Grep, &f, json!({"pattern": "a\nb"}));
+        assert!(out.is_error && out.joined_text().contains("one line at a time"), "{}", out.joined_text());
+    }
+
+    #[test]
+    fn required_literals_are_read_off_conservatively() {
+        let lit = |p: &str| required_literal(p);
+        assert_eq!(lit("needle").as_deref(), Some("needle"));
+        assert_eq!(lit("fn \\w+_test").as_deref(), Some("_test"));
+        assert_eq!(lit("colou?r").as_deref(), Some("colo"));
+        assert_eq!(lit("ab*c").as_deref(), Some("a"));
+        assert_eq!(lit("x{2}yz").as_deref(), Some("yz"));
+        assert_eq!(lit("[abc]def").as_deref(), Some("def"));
+        assert_eq!(lit("foo|bar"), None);
+        assert_eq!(lit("(?i)needle"), None);
+        assert_eq!(lit(".*"), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever the pattern, a line the regex matches contains the prefilter's literal:
+        /// the prefilter never hides a match.
+        #[test]
+        fn the_prefilter_never_hides_a_match(
+            atoms in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["a", "b", "ab", "ba", ".", "[ab]", "[^a]", "\\w", "\\.", "^", "$"]),
+                    proptest::sample::select(vec!["", "", "", "*", "?", "+", "{2}", "{0,1}", "*?"]),
+                ),
+                0..6,
+            ),
+            hay in "[ab.]{0,12}",
+        ) {
+            let pattern: String = atoms.iter().map(|(atom, quantifier)| format!("{atom}{quantifier}")).collect();
+            let Ok(regex) = Regex::new(&pattern) else { return Ok(()) };
+            if let (Some(literal), true) = (required_literal(&pattern), regex.is_match(&hay)) {
+                proptest::prop_assert!(hay.contains(&literal), "{pattern:?} matched {hay:?} without {literal:?}");
+            }
+        }
     }
 }
