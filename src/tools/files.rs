@@ -232,7 +232,7 @@ struct Page {
     note: String,
 }
 
-pub(crate) enum LineRead {
+enum LineRead {
     /// The whole line (with its newline, unless it is the last line of the file).
     Whole,
     /// The line did not fit: `out` holds its start.
@@ -240,7 +240,7 @@ pub(crate) enum LineRead {
 }
 
 /// Reads one line into `out`, at most `max` bytes of it; `None` at the end of the input.
-pub(crate) fn read_line_capped(r: &mut impl BufRead, max: usize, out: &mut Vec<u8>) -> io::Result<Option<LineRead>> {
+fn read_line_capped(r: &mut impl BufRead, max: usize, out: &mut Vec<u8>) -> io::Result<Option<LineRead>> {
     let mut any = false;
     loop {
         let buf = r.fill_buf()?;
@@ -267,7 +267,7 @@ pub(crate) fn read_line_capped(r: &mut impl BufRead, max: usize, out: &mut Vec<u
 }
 
 /// Skips one line without keeping it; false at the end of the input.
-pub(crate) fn skip_line(r: &mut impl BufRead) -> io::Result<bool> {
+fn skip_line(r: &mut impl BufRead) -> io::Result<bool> {
     let mut any = false;
     loop {
         let buf = r.fill_buf()?;

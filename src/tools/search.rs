@@ -18,14 +18,14 @@
 
 use std::ffi::OsString;
 use std::fs::{self, FileType};
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use memchr::memmem;
 use regex_lite::{Regex, RegexBuilder};
 use serde_json::{Value, json};
 
-use super::files::{Cancellable, LineRead, bool_arg, is_cancelled, read_line_capped, skip_line, str_arg};
+use super::files::{Cancellable, bool_arg, is_cancelled, str_arg};
 use super::gitignore::IgnoreRules;
 use super::glob::Glob as GlobPattern;
 use super::paths::{self, HardLimits, Intent, Resolved, escape_controls, shown_in};
@@ -40,8 +40,8 @@ pub const GREP_MAX_MATCHES: usize = 200;
 pub const SEARCH_MAX_BYTES: usize = 32 * 1024;
 /// Bytes of a long matching line shown, around the match.
 const GREP_LINE_CLIP: usize = 300;
-/// The longest line `grep` holds in memory: a longer one is searched in its first this-many
-/// bytes only (a note says so).
+/// The longest line `grep` holds in memory (its buffer grows from [`READ_BUFFER`] up to this): a
+/// longer one is searched in its first this-many bytes only (a note says so).
 const GREP_MAX_LINE: usize = 8 * 1024 * 1024;
 /// The largest ignore file read.
 const MAX_IGNORE_FILE: u64 = 1024 * 1024;
@@ -418,29 +418,61 @@ impl FileFilter {
     }
 }
 
-/// A regex, with a literal every match must contain when one can be read off the pattern.
+/// A regex, compiled in multi-line mode so that it can also test a whole chunk of lines at
+/// once, and a literal every match must contain when one can be read off the pattern.
 struct LineMatcher {
     regex: Regex,
     required: Option<memmem::Finder<'static>>,
+    /// The literal is lower-case ASCII and the text is compared lower-cased (case-insensitive).
+    fold: bool,
+    /// Whether a chunk without a match proves that none of its lines match (not so with text
+    /// anchors `\A`, `\z` or inline flags, which may turn multi-line off).
+    chunk_safe: bool,
 }
 
 impl LineMatcher {
     fn new(pattern: &str, case_insensitive: bool) -> Result<LineMatcher, String> {
         if pattern.contains('\n') {
-            return Err("the pattern holds a line break, but grep matches one line at a time\nhint: search for text within one line".to_string());
+            return Err(
+                "the pattern holds a line break, but grep matches one line at a time\nhint: search for text within one line"
+                    .to_string(),
+            );
         }
-        let regex = RegexBuilder::new(pattern).case_insensitive(case_insensitive).build().map_err(|e| {
-            format!("invalid regex: {e}\nhint: the syntax is Rust's regex (as ripgrep, without \\p{{…}} classes); escape special characters with \\")
-        })?;
-        let required = if case_insensitive { None } else { required_literal(pattern) };
-        let required =
-            required.filter(|l| l.len() >= MIN_PREFILTER).map(|l| memmem::Finder::new(l.as_bytes()).into_owned());
-        Ok(LineMatcher { regex, required })
+        let regex = RegexBuilder::new(pattern)
+            .case_insensitive(case_insensitive)
+            .multi_line(true)
+            .crlf(true)
+            .build()
+            .map_err(|e| {
+                format!(
+                    "invalid regex: {e}\nhint: the syntax is Rust's regex (as ripgrep, without \\p{{…}} classes); escape special characters with \\"
+                )
+            })?;
+        // regex-lite folds ASCII case only, so an ASCII literal compared lower-cased is exact.
+        let literal = required_literal(pattern)
+            .filter(|l| l.len() >= MIN_PREFILTER && (!case_insensitive || l.is_ascii()))
+            .map(|l| if case_insensitive { l.to_ascii_lowercase() } else { l });
+        let required = literal.map(|l| memmem::Finder::new(l.as_bytes()).into_owned());
+        let chunk_safe = !(pattern.contains("\\A") || pattern.contains("\\z") || pattern.contains("(?"));
+        Ok(LineMatcher { regex, required, fold: case_insensitive, chunk_safe })
+    }
+
+    fn has_literal(&self, text: &[u8]) -> bool {
+        match &self.required {
+            None => true,
+            Some(finder) if self.fold => finder.find(&text.to_ascii_lowercase()).is_some(),
+            Some(finder) => finder.find(text).is_some(),
+        }
+    }
+
+    /// False when no line of `chunk` (whole lines) can match.
+    fn may_match(&self, chunk: &[u8]) -> bool {
+        self.has_literal(chunk) && (!self.chunk_safe || self.regex.is_match(&String::from_utf8_lossy(chunk)))
     }
 
     /// Where the first match in `line` starts (in the lossy text), if any.
     fn find(&self, line: &[u8]) -> Option<usize> {
-        if self.required.as_ref().is_some_and(|f| f.find(line).is_none()) {
+        if !self.has_literal(line) {
             return None;
         }
         self.regex.find(&String::from_utf8_lossy(line)).map(|m| m.start())
@@ -451,15 +483,13 @@ impl LineMatcher {
 /// conservatively: none when the pattern has alternation or groups (which may make anything
 /// optional); a character followed by `*`, `?` or `{` is optional and ends the run.
 fn required_literal(pattern: &str) -> Option<String> {
-    if pattern.contains(['|', '(', ')']) {
-        return None;
-    }
     let chars: Vec<char> = pattern.chars().collect();
     let (mut best, mut run) = (String::new(), String::new());
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         match c {
+            '|' | '(' | ')' => return None,
             '*' | '?' | '{' => {
                 run.pop();
                 take_longer(&mut best, &mut run);
@@ -595,33 +625,92 @@ fn clip_line(line: &[u8], at: usize) -> String {
     format!("{before}{}{after}", &text[start..end])
 }
 
-/// Searches one open file line by line, keeping at most `keep` lines. A NUL byte anywhere
-/// makes it binary (its matches are dropped), as ripgrep does.
+/// Searches one open file, keeping at most `keep` lines. The file is read in chunks of whole
+/// lines; a chunk the matcher rules out costs one test, the others are tested line by line. A
+/// NUL byte anywhere makes the file binary (its matches are dropped), as ripgrep does.
 fn search_one(matcher: &LineMatcher, file: fs::File, keep: usize, cancel: &CancelToken) -> io::Result<FileMatches> {
-    let mut reader = BufReader::with_capacity(READ_BUFFER, Cancellable::new(file, cancel));
+    search_reader(matcher, Cancellable::new(file, cancel), keep, READ_BUFFER, GREP_MAX_LINE)
+}
+
+/// [`search_one`] with the buffer sizes as parameters (tests use tiny ones).
+fn search_reader(
+    matcher: &LineMatcher,
+    mut reader: impl Read,
+    keep: usize,
+    first_buffer: usize,
+    max_line: usize,
+) -> io::Result<FileMatches> {
     let mut found = FileMatches::default();
-    let mut line = Vec::new();
-    let mut number = 0u64;
+    let mut buf = vec![0u8; first_buffer];
+    let (mut filled, mut number, mut eof, mut skipping) = (0usize, 0u64, false, false);
     loop {
-        line.clear();
-        let Some(read) = read_line_capped(&mut reader, GREP_MAX_LINE, &mut line)? else { break };
-        number += 1;
-        if memchr::memchr(0, &line).is_some() {
-            found.binary = true;
-            break;
-        }
-        if let Some(at) = matcher.find(line.strip_suffix(b"\n").unwrap_or(&line)) {
-            found.count += 1;
-            if found.lines.len() < keep {
-                found.lines.push((number, clip_line(&line, at)));
+        while !eof && filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
-        if matches!(read, LineRead::Clipped) {
-            found.long_line.get_or_insert(number);
-            skip_line(&mut reader)?;
+        if filled == 0 {
+            break;
         }
+        if skipping {
+            // The rest of a line too long to hold: dropped up to its end.
+            match memchr::memchr(b'\n', &buf[..filled]) {
+                Some(i) => {
+                    buf.copy_within(i + 1..filled, 0);
+                    filled -= i + 1;
+                    skipping = false;
+                }
+                None => filled = 0,
+            }
+            continue;
+        }
+        let end = match memchr::memrchr(b'\n', &buf[..filled]) {
+            Some(i) => i + 1,
+            None if eof => filled,
+            None if buf.len() < max_line => {
+                let grown = (buf.len() * 2).min(max_line);
+                buf.resize(grown, 0);
+                continue;
+            }
+            None => {
+                // One line fills the largest buffer: search its start, skip the rest.
+                found.long_line.get_or_insert(number + 1);
+                skipping = true;
+                filled
+            }
+        };
+        if !search_chunk(matcher, &buf[..end], &mut number, &mut found, keep) {
+            break;
+        }
+        buf.copy_within(end..filled, 0);
+        filled -= end;
     }
     Ok(found)
+}
+
+/// Searches whole lines; false when they hold binary data.
+fn search_chunk(matcher: &LineMatcher, chunk: &[u8], number: &mut u64, found: &mut FileMatches, keep: usize) -> bool {
+    if memchr::memchr(0, chunk).is_some() {
+        found.binary = true;
+        return false;
+    }
+    if !matcher.may_match(chunk) {
+        *number += memchr::memchr_iter(b'\n', chunk).count() as u64 + u64::from(!chunk.ends_with(b"\n"));
+        return true;
+    }
+    for line in chunk.split_inclusive(|&b| b == b'\n') {
+        *number += 1;
+        if let Some(at) = matcher.find(line.strip_suffix(b"\n").unwrap_or(line)) {
+            found.count += 1;
+            if found.lines.len() < keep {
+                found.lines.push((*number, clip_line(line, at)));
+            }
+        }
+    }
+    true
 }
 
 /// The tallies of a grep call.
@@ -1089,6 +1178,7 @@ mod tests {
         assert_eq!(lit("x{2}yz").as_deref(), Some("yz"));
         assert_eq!(lit("[abc]def").as_deref(), Some("def"));
         assert_eq!(lit("foo|bar"), None);
+        assert_eq!(lit("fn \\w+_test\\(").as_deref(), Some("_test"));
         assert_eq!(lit("(?i)needle"), None);
         assert_eq!(lit(".*"), None);
     }
@@ -1112,6 +1202,53 @@ mod tests {
             if let (Some(literal), true) = (required_literal(&pattern), regex.is_match(&hay)) {
                 proptest::prop_assert!(hay.contains(&literal), "{pattern:?} matched {hay:?} without {literal:?}");
             }
+        }
+    }
+
+    fn matched_lines(
+        matcher: &LineMatcher,
+        text: &str,
+        first_buffer: usize,
+        max_line: usize,
+    ) -> (Vec<u64>, Option<u64>) {
+        let found = search_reader(matcher, text.as_bytes(), usize::MAX, first_buffer, max_line).unwrap();
+        (found.lines.iter().map(|(n, _)| *n).collect(), found.long_line)
+    }
+
+    #[test]
+    fn a_line_longer_than_the_buffer_is_searched_in_its_start_then_skipped() {
+        let matcher = LineMatcher::new("needle", false).unwrap();
+        let text = format!("{}needle\nneedle\n{}needle", "a".repeat(40), "b".repeat(3));
+        assert_eq!(matched_lines(&matcher, &text, 4, 16), (vec![2, 3], Some(1)));
+        assert_eq!(matched_lines(&matcher, &text, 4, 64), (vec![1, 2, 3], None));
+    }
+
+    proptest::proptest! {
+        /// Chunked search with prefilters finds exactly the lines a plain per-line match finds,
+        /// whatever the buffer sizes.
+        #[test]
+        fn chunked_search_equals_line_by_line(
+            atoms in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["a", "b", "ab", ".", "[ab]", "[^a]", "\\w", "\\b", "^", "$", "A"]),
+                    proptest::sample::select(vec!["", "", "*", "?", "+", "{2}"]),
+                ),
+                1..5,
+            ),
+            text in "[abA. \r\n]{0,60}",
+            case_insensitive in proptest::bool::ANY,
+            first_buffer in 1usize..9,
+        ) {
+            let pattern: String = atoms.iter().map(|(atom, quantifier)| format!("{atom}{quantifier}")).collect();
+            let Ok(matcher) = LineMatcher::new(&pattern, case_insensitive) else { return Ok(()) };
+            let reference = RegexBuilder::new(&pattern).case_insensitive(case_insensitive).multi_line(true).crlf(true).build().unwrap();
+            let expected: Vec<u64> = text
+                .split_inclusive('\n')
+                .enumerate()
+                .filter(|(_, line)| reference.is_match(line.strip_suffix('\n').unwrap_or(line)))
+                .map(|(i, _)| i as u64 + 1)
+                .collect();
+            proptest::prop_assert_eq!(matched_lines(&matcher, &text, first_buffer, 1 << 20).0, expected, "{:?} in {:?}", pattern, text);
         }
     }
 }
