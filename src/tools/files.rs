@@ -1387,7 +1387,6 @@ mod tests {
         let mut total = 0;
         for tool in tools().iter().chain(crate::tools::search::tools().iter()) {
             let size = tool.name().len() + tool.description().len() + tool.input_schema().to_string().len();
-            eprintln!("{}: {size} bytes", tool.name());
             assert!(size <= 600, "{} takes {size} bytes", tool.name());
             total += size;
         }
