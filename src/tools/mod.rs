@@ -8,9 +8,16 @@
 //! Output is capped ([`cap_middle`], [`cap_head`]) so one call cannot flood the context.
 
 pub mod approve;
+pub(crate) mod atomic;
+pub(crate) mod diff;
+pub mod files;
+pub(crate) mod gitignore;
+pub(crate) mod glob;
 pub mod memory;
+pub(crate) mod paths;
 pub mod policy;
 pub mod sandbox;
+pub mod search;
 pub mod shell;
 #[cfg(target_os = "linux")]
 mod supervisor;
