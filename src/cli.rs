@@ -49,6 +49,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the agent's tools: class, permission now, and the sandbox state
+    Tools {
+        /// Machine-readable output (documented in the README)
+        #[arg(long)]
+        json: bool,
+        /// Where tools would work (default: the current folder)
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<std::path::PathBuf>,
+    },
+    /// List the skills the agent offers the model, and those that cannot be used
+    Skills {
+        /// Machine-readable output (documented in the README)
+        #[arg(long)]
+        json: bool,
+        /// The workspace whose skills count (default: the current folder)
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<std::path::PathBuf>,
+    },
     /// Manage MCP servers: their tools become the agent's tools (class `mcp`)
     #[command(subcommand)]
     Mcp(McpCommand),
@@ -92,9 +110,33 @@ pub struct AgentArgs {
     /// Keep the conversation in sessions/NAME.jsonl and continue it next time
     #[arg(long, value_name = "NAME")]
     pub session: Option<String>,
-    /// A system prompt
+    /// More instructions for the model, added at the end of the system prompt
     #[arg(long, value_name = "TEXT")]
     pub system: Option<String>,
+    /// Where tools work (default: the current folder)
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<std::path::PathBuf>,
+    /// Pre-approve tool calls matching RULE, e.g. 'bash(cargo test:*)' (repeatable)
+    #[arg(long = "allow", value_name = "RULE")]
+    pub allow: Vec<String>,
+    /// Forbid tool calls matching RULE, e.g. 'bash(rm:*)'; deny always wins (repeatable)
+    #[arg(long = "deny", value_name = "RULE")]
+    pub deny: Vec<String>,
+    /// Approve every call except those denied and the hard limits (never the default)
+    #[arg(long)]
+    pub yolo: bool,
+    /// Plain chat: no tools are sent
+    #[arg(long, conflicts_with_all = ["allow", "deny", "yolo"])]
+    pub no_tools: bool,
+    /// Model calls per turn before pincer stops it
+    #[arg(long, value_name = "N", default_value_t = crate::chat::turn::DEFAULT_MAX_STEPS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_steps: u32,
+    /// No streaming: print one JSON result object on stdout at the end (documented in the README)
+    #[arg(long)]
+    pub json: bool,
+    /// Print the system prompt and the tools that would be sent, with their sizes; send nothing
+    #[arg(long)]
+    pub show_prompt: bool,
 }
 
 #[derive(Debug, Args)]

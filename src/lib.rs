@@ -75,6 +75,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Models { json } => commands::models::run(&ctx, *json),
         Command::Mcp(command) => commands::mcp::run(&ctx, command),
+        Command::Tools { json, workspace } => commands::tools::run(&ctx, workspace.as_deref(), *json),
+        Command::Skills { json, workspace } => {
+            commands::skills::run(&ctx, &commands::workspace(workspace.as_deref())?, *json)
+        }
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -30,7 +30,7 @@ fn messages_requests(server: &FakeServer) -> Vec<Request> {
 fn streams_a_recorded_answer_in_tiny_chunks() {
     let sb = Sandbox::new();
     let server = FakeServer::start(|_| sse(&fixture("basic_response.txt"), 7));
-    let out = run(agent(&sb, &server.url).args(["-m", "Hi"]), "");
+    let out = run(agent(&sb, &server.url).args(["-m", "Hi", "--no-tools"]), "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "Hello there!\n");
     let r = &messages_requests(&server)[0];
@@ -423,7 +423,7 @@ fn stdin_is_the_message_and_usage_headers_are_saved() {
             .with_header("anthropic-ratelimit-unified-5h-utilization", "0.25")
             .with_header("anthropic-ratelimit-unified-5h-reset", "4070908800")
     });
-    let out = run(agent(&sb, &server.url).args(["--system", "Be brief"]), "What is SSE?\n");
+    let out = run(agent(&sb, &server.url).args(["--system", "Be brief", "--no-tools"]), "What is SSE?\n");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let body = messages_requests(&server)[0].json();
     assert_eq!(body["messages"][0]["content"][0]["text"], "What is SSE?\n");
@@ -482,7 +482,7 @@ fn sessions_send_history_back_with_thinking_signatures() {
 fn tool_use_answers_are_kept_whole() {
     let sb = Sandbox::new();
     let server = FakeServer::start(|_| sse(&fixture("tool_use_response.txt"), 6));
-    let out = run(agent(&sb, &server.url).args(["-m", "Weather?", "--session", "tools"]), "");
+    let out = run(agent(&sb, &server.url).args(["-m", "Weather?", "--session", "tools", "--no-tools"]), "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let session = sb.read("sessions/tools.jsonl");
     let assistant: serde_json::Value = serde_json::from_str(session.lines().nth(1).unwrap()).unwrap();

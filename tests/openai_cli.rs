@@ -61,7 +61,7 @@ fn sandbox(base: &str) -> Sandbox {
 fn streams_from_a_local_server_without_a_key() {
     let server = FakeServer::start(|_| sse(&full_stream(), 5));
     let sb = sandbox(&server.url);
-    let out = run(sb.cmd(&closed_port_url()).args(["agent", "-m", "Hi", "--system", "be brief"]), "");
+    let out = run(sb.cmd(&closed_port_url()).args(["agent", "-m", "Hi", "--system", "be brief", "--no-tools"]), "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "Hello world\n");
     let r = &chat_requests(&server)[0];

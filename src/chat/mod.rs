@@ -1,6 +1,7 @@
 //! The conversation side: sessions on disk, streaming output to a terminal, the REPL.
 
 pub mod compact;
+pub mod conversation;
 pub mod events;
 pub mod keep;
 pub mod prompt;

@@ -17,6 +17,14 @@ pub struct Setting<'a> {
 
 /// The prompt for an agent with tools; `extra` is the person's `--system` text, added last.
 pub fn agent_prompt(setting: &Setting<'_>, extra: Option<&str>) -> String {
+    assemble(setting, &[], extra)
+}
+
+/// The whole system prompt: the fixed part, then `sections` (skills, memory, instruction files —
+/// the nearest instructions last, so the most specific rules are read last), then the person's
+/// `--system` text. Empty sections are skipped. Everything here is the same on every step of a
+/// conversation, so the prompt cache holds.
+pub fn assemble(setting: &Setting<'_>, sections: &[String], extra: Option<&str>) -> String {
     let mut prompt = format!(
         "You are pincer, an assistant working in a terminal for the person at the keyboard.\n\
          Workspace: {} ({}). Today is {}.\n\n\
@@ -30,6 +38,10 @@ pub fn agent_prompt(setting: &Setting<'_>, extra: Option<&str>) -> String {
         setting.os,
         setting.date,
     );
+    for section in sections.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        prompt.push_str("\n\n");
+        prompt.push_str(section);
+    }
     if let Some(extra) = extra.map(str::trim).filter(|e| !e.is_empty()) {
         prompt.push_str("\n\n");
         prompt.push_str(extra);

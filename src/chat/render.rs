@@ -186,6 +186,65 @@ impl<W: Write + Send> crate::chat::events::TurnEvents for TerminalEvents<W> {
     }
 }
 
+/// `--json`: nothing on stdout while working (the result comes at the end); notices still go to
+/// stderr, where they do not mix with the data.
+pub struct QuietEvents;
+
+impl crate::chat::events::TurnEvents for QuietEvents {
+    fn text(&mut self, _: &str) -> io::Result<()> {
+        Ok(())
+    }
+    fn thinking(&mut self, _: &str) {}
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn step_end(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn tool_start(&mut self, _: &crate::chat::events::ToolCallView<'_>) {}
+    fn tool_progress(&mut self, _: &crate::chat::events::ToolCallView<'_>, _: &str) {}
+    fn tool_end(&mut self, _: &crate::chat::events::ToolCallView<'_>, _: &crate::chat::events::ToolResultView<'_>) {}
+    fn notice(&mut self, text: &str) {
+        crate::term::style::note(&format!("pincer: {}", sanitize(text)));
+    }
+}
+
+/// Notices for how a turn ended, and the exit code of a one-shot run.
+pub fn report_end(report: &crate::chat::turn::TurnReport, max_steps: u32) -> std::process::ExitCode {
+    let stop = report.last.as_ref().and_then(|m| m.stop_reason.as_deref());
+    match &report.end {
+        crate::chat::turn::TurnEnd::NoAnswer(_) => {
+            if stop == Some("refusal") {
+                crate::term::style::warn("the model declined to answer (stop_reason: refusal)");
+            } else {
+                crate::term::style::warn("the model returned an empty answer");
+            }
+            return std::process::ExitCode::from(crate::exit::FAILURE);
+        }
+        crate::chat::turn::TurnEnd::MaxSteps => {
+            crate::term::style::warn(&format!(
+                "stopped after {max_steps} model calls (--max-steps); the work so far is kept, and the model was told"
+            ));
+            return std::process::ExitCode::from(crate::exit::FAILURE);
+        }
+        crate::chat::turn::TurnEnd::Completed => {}
+        crate::chat::turn::TurnEnd::Cancelled | crate::chat::turn::TurnEnd::Failed(_) => {
+            return std::process::ExitCode::from(crate::exit::FAILURE);
+        }
+    }
+    match stop {
+        Some("max_tokens") => crate::term::style::warn(
+            "the answer was cut short: max_tokens reached (raise max_tokens for this model in config.toml)",
+        ),
+        Some("model_context_window_exceeded") => crate::term::style::warn(
+            "the conversation no longer fits the model's context window; start a new one or /compact",
+        ),
+        Some("pause_turn") => crate::term::style::warn("the model paused its turn (stop_reason: pause_turn)"),
+        _ => {}
+    }
+    std::process::ExitCode::SUCCESS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,20 @@ use crate::fsutil::{self, FileLock, PRIVATE_FILE_MODE};
 pub use crate::providers::message::{ChatMessage, Role};
 
 pub const SESSIONS_DIR: &str = "sessions";
+
+/// A line marking a compaction (see [`Session::mark_compaction`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CompactionLine {
+    compaction: CompactionRecord,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CompactionRecord {
+    summary: ChatMessage,
+    /// How many messages before the marker the conversation keeps after the summary.
+    kept: usize,
+    at: jiff::Timestamp,
+}
 const MAX_NAME_LEN: usize = 64;
 
 #[derive(Debug, Clone)]
@@ -96,14 +110,41 @@ impl Session {
             serde_json::to_writer(&mut buf, m)?;
             buf.push(b'\n');
         }
+        self.write_locked(&buf)
+    }
+
+    /// Appends raw lines (already ending in a newline) under the lock.
+    fn append_bytes(&self, buf: &[u8]) -> anyhow::Result<()> {
+        let dir = self.path.parent().context("session path has no folder")?;
+        fsutil::ensure_private_dir(dir)?;
+        let _lock = self.lock()?;
+        if !ends_with_newline(&self.path) {
+            self.repair()?;
+        }
+        self.write_locked(buf)
+    }
+
+    /// One write and a sync; call with the lock held.
+    fn write_locked(&self, buf: &[u8]) -> anyhow::Result<()> {
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(PRIVATE_FILE_MODE)
             .open(&self.path)
             .with_context(|| format!("cannot open {}", self.path.display()))?;
-        file.write_all(&buf).with_context(|| format!("cannot write {}", self.path.display()))?;
+        file.write_all(buf).with_context(|| format!("cannot write {}", self.path.display()))?;
         file.sync_data().with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    /// Records a compaction: from this line on, the conversation is `summary` followed by the
+    /// last `kept` messages before it. The messages it replaces stay in the file above it.
+    pub fn mark_compaction(&self, summary: &ChatMessage, kept: usize) -> anyhow::Result<()> {
+        let line = CompactionLine {
+            compaction: CompactionRecord { summary: summary.clone(), kept, at: jiff::Timestamp::now() },
+        };
+        let mut buf = serde_json::to_vec(&line)?;
+        buf.push(b'\n');
+        self.append_bytes(&buf)
     }
 
     /// One lock for the whole `sessions/` folder (`sessions.lock` beside it): turns are appended,
@@ -131,6 +172,14 @@ impl Session {
                 continue;
             }
             let complete = segment.ends_with(b"\n");
+            if complete && let Ok(CompactionLine { compaction }) = serde_json::from_slice::<CompactionLine>(line) {
+                // From here on the conversation is the summary and the turns it kept.
+                let keep_from = scan.messages.len().saturating_sub(compaction.kept);
+                let kept = scan.messages.split_off(keep_from);
+                scan.messages = std::iter::once(compaction.summary).chain(kept).collect();
+                last_user_start = None;
+                continue;
+            }
             match serde_json::from_slice::<ChatMessage>(line) {
                 Ok(m) => {
                     last_user_start = (m.role == Role::User).then_some(start);

@@ -1,9 +1,9 @@
 //! One turn of a conversation: stream the model's answer; while it asks for tools, run them and
 //! send the results back; stop when it ends its turn, at the step limit, or when cancelled.
 //!
-//! The turn talks to the outside only through [`TurnEvents`] (what to show), a [`Gate`] (what the
-//! rules say and what the person approves) and a [`CancelToken`]; it never touches stdout, a TTY
-//! or a global. The same engine serves `-m`, the REPL, `--json`, and later a chat channel.
+//! The turn talks to the outside only through [`TurnEvents`] (what to show), the permission
+//! [`Policy`] with an [`Approver`] (what the rules say, and what the person approves) and a
+//! [`CancelToken`]; it never touches stdout, a TTY or a global. The same engine serves `-m`, the REPL, `--json`, and later a chat channel.
 //!
 //! The conversation stays valid whatever happens: every `tool_use` is answered by exactly one
 //! `tool_result`, in the calls' order, in the next user message — a call that cannot run gets an
@@ -23,7 +23,9 @@ use super::events::{CancelToken, ToolCallView, ToolResultView, TurnEvents};
 use crate::providers::chat::{ChatError, ChatRequest, Limits, Sink};
 use crate::providers::message::{ChatMessage, ContentBlock, ImageSource, Message, Role, StreamEvent, ToolSpec, Usage};
 use crate::providers::routing::Endpoint;
-use crate::tools::{OutputPart, Registry, Target, ToolClass, ToolContext, ToolOutput, check_input};
+use crate::tools::approve::{Answer, ApprovalRequest, Approver};
+use crate::tools::policy::{self, Decision, Policy, Rule};
+use crate::tools::{OutputPart, Registry, ToolContext, ToolOutput, check_input};
 use crate::usage::cache::UsageCache;
 
 /// Model calls per turn unless `--max-steps` says otherwise.
@@ -41,56 +43,8 @@ const NO_OUTPUT: &str = "(no output)";
 pub const CANCELLED_BY_USER: &str = "cancelled by the user";
 const INTERRUPTED_RESULT: &str = "no result: the conversation was interrupted before this call finished";
 
-/// What the permission rules say about one call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Allow,
-    /// Refused by a rule (named, for the model and the person).
-    Deny {
-        rule: String,
-    },
-    /// Not covered by a rule: ask the person. `suggestion` is the narrowest rule that would allow it.
-    Ask {
-        suggestion: String,
-    },
-}
-
-/// A person's answer to "may this call run?".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Approval {
-    Yes,
-    No,
-    /// Yes, and allow the suggested rule for the rest of the session.
-    Always,
-    /// Yes, and save the suggested rule in config.toml.
-    Save,
-    /// Ctrl-C at the prompt: end the turn.
-    Cancel,
-}
-
-/// What the person is asked about.
-#[derive(Debug, Clone, Copy)]
-pub struct ApprovalRequest<'a> {
-    pub tool: &'a str,
-    pub class: ToolClass,
-    /// The call in one line.
-    pub display: &'a str,
-    /// The call in full: arguments, or a diff for edits (untrusted).
-    pub detail: &'a str,
-    /// The rule `a` or `s` would add.
-    pub suggestion: &'a str,
-}
-
-/// Rules and approvals: the only way a call gets permission. Approvals come from the person,
-/// through [`Gate::ask`]; nothing the model or a tool writes reaches it.
-pub trait Gate {
-    fn decide(&self, tool: &str, class: ToolClass, target: &Target) -> Verdict;
-    /// Whether a person can be asked (a terminal); without one, unruled calls are refused.
-    fn can_ask(&self) -> bool;
-    fn ask(&mut self, request: &ApprovalRequest<'_>) -> Approval;
-    /// Allows `rule` for the rest of the session, and saves it to config.toml when `save`.
-    fn allow(&mut self, rule: &str, save: bool) -> anyhow::Result<()>;
-}
+/// Saves a rule the person chose to keep (`[s]ave as a rule`) to config.toml.
+pub type SaveRule = dyn Fn(&Rule) -> anyhow::Result<()>;
 
 /// Where completed steps go as they happen: the session file, so a crash keeps what was done.
 pub trait Transcript {
@@ -116,6 +70,8 @@ pub struct ModelSettings {
     pub temperature: Option<f64>,
     pub limits: Limits,
     pub max_steps: u32,
+    /// The model's context window in tokens, when known (compaction starts near it).
+    pub context_window: Option<u64>,
     /// Where rate-limit headers are recorded (`usage.json`), and under which key.
     pub usage: Option<(UsageCache, String)>,
 }
@@ -160,7 +116,7 @@ pub enum TurnEnd {
     /// The model ended its turn with an answer.
     Completed,
     /// The model's last answer is not one to keep (refused, or empty): nothing of it was stored.
-    NoAnswer,
+    NoAnswer(super::keep::NotKept),
     /// `--max-steps` model calls were made and the model still wanted tools.
     MaxSteps,
     Cancelled,
@@ -188,7 +144,10 @@ pub struct Turn<'a> {
     pub http: &'a crate::http::Client,
     /// `None`: a plain chat, no tools sent.
     pub workbench: Option<&'a Workbench>,
-    pub gate: &'a mut dyn Gate,
+    pub policy: &'a mut Policy,
+    pub approver: &'a mut dyn Approver,
+    /// Saves a rule the person chose to keep (`[s]ave`) to config.toml.
+    pub save_rule: &'a SaveRule,
     pub events: Arc<Mutex<dyn TurnEvents>>,
     pub cancel: CancelToken,
 }
@@ -238,14 +197,19 @@ impl Turn<'_> {
                     report.text.push_str(text);
                 }
             }
-            let stored = storable(&answer);
+            let stored = super::keep::answer_to_keep(&answer);
             report.last = Some(answer);
-            let Some(assistant) = stored else {
-                report.end = TurnEnd::NoAnswer;
-                break;
+            let assistant = match stored {
+                Ok(assistant) => assistant,
+                Err(not_kept) => {
+                    report.end = TurnEnd::NoAnswer(not_kept);
+                    break;
+                }
             };
             pending.push(assistant.clone());
-            let wants_tools = assistant.tool_uses().next().is_some();
+            // Without tools (a plain chat) a tool call is kept as the model sent it; the next
+            // request answers it as interrupted.
+            let wants_tools = self.workbench.is_some() && assistant.tool_uses().next().is_some();
             if !wants_tools {
                 self.commit(history, &mut pending, transcript);
                 break;
@@ -265,6 +229,25 @@ impl Turn<'_> {
             }
         }
         report
+    }
+
+    /// One model call over `messages` (the same tools are sent, so the prompt cache still holds),
+    /// and the text it answered: how a long conversation's summary is written.
+    pub fn summarize(&self, messages: Vec<ChatMessage>) -> Result<String, ChatError> {
+        let specs: Arc<Vec<ToolSpec>> = Arc::new(self.workbench.map(Workbench::specs).unwrap_or_default());
+        let answer = self.stream_step(request_messages(&messages), specs)?;
+        let text: String = answer
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        if text.trim().is_empty() {
+            return Err(ChatError::Interrupted("the model wrote no summary".into()));
+        }
+        Ok(text)
     }
 
     /// Moves this turn's finished messages into the history and the transcript.
@@ -316,10 +299,11 @@ impl Turn<'_> {
         loop {
             match rx.recv_timeout(CANCEL_POLL) {
                 Ok(result) => {
-                    if result.is_ok() {
-                        lock(&self.events).step_end().map_err(ChatError::Output)?;
-                    }
-                    return result;
+                    // What was printed ends on a new line, also when the answer broke off.
+                    let ended = lock(&self.events).step_end();
+                    let message = result?;
+                    ended.map_err(ChatError::Output)?;
+                    return Ok(message);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) if self.cancel.is_cancelled() => return Err(ChatError::Cancelled),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -421,43 +405,51 @@ impl Turn<'_> {
             Err(problem) => return Permit::Refused(ToolOutput::error(problem)),
         };
         let parallel = tool.parallel_safe();
-        match self.gate.decide(name, tool.class(), &target) {
-            Verdict::Allow => Permit::Run { parallel },
-            Verdict::Deny { rule } => {
-                let display = tool.display(input);
-                self.notice(&format!("denied {name} {display}: rule {rule}"));
-                Permit::Refused(ToolOutput::error(format!("denied by the rule `{rule}`; this call is not allowed")))
+        let class = tool.class();
+        let verdict = self.policy.decide(name, class, &target);
+        match verdict.decision {
+            Decision::Allow => Permit::Run { parallel },
+            Decision::Deny => {
+                self.notice(&format!("refused {name} {}: {}", tool.display(input), verdict.explain()));
+                Permit::Refused(ToolOutput::error(format!("not run: {}", verdict.explain())))
             }
-            Verdict::Ask { suggestion } if !self.gate.can_ask() => {
-                let display = tool.display(input);
-                self.notice(&format!(
-                    "refused {name} {display}: not allowed by a rule, and there is no terminal to ask; allow it with --allow '{suggestion}'"
-                ));
-                Permit::Refused(ToolOutput::error(format!(
-                    "not allowed: this call needs the person's approval and none can be asked here; the rule `{suggestion}` (in --allow or config.toml [permissions] allow) would allow it"
-                )))
-            }
-            Verdict::Ask { suggestion } => {
+            Decision::Ask => {
+                let suggestion = policy::suggest_rule(name, class, &target);
+                if !self.approver.can_ask() {
+                    let fix = suggestion.as_ref().map(policy::allow_flag).unwrap_or_else(|| format!("--allow {name}"));
+                    self.notice(&format!(
+                        "refused {name} {}: it needs approval and there is no terminal to ask on ({fix} allows it)",
+                        tool.display(input)
+                    ));
+                    return Permit::Refused(ToolOutput::error(policy::refused_without_terminal(
+                        name,
+                        suggestion.as_ref(),
+                    )));
+                }
                 let display = tool.display(input);
                 let detail = tool.approval_detail(input, &ctx);
                 let request = ApprovalRequest {
                     tool: name,
-                    class: tool.class(),
+                    class,
                     display: &display,
                     detail: &detail,
-                    suggestion: &suggestion,
+                    suggested: suggestion.as_ref(),
                 };
-                let approval = self.gate.ask(&request);
-                match approval {
-                    Approval::Yes => Permit::Run { parallel: false },
-                    Approval::Always | Approval::Save => {
-                        if let Err(e) = self.gate.allow(&suggestion, approval == Approval::Save) {
-                            self.notice(&format!("the rule `{suggestion}` was not saved: {e:#}"));
-                        }
+                match self.approver.ask(&request) {
+                    Answer::Yes => Permit::Run { parallel: false },
+                    Answer::Always(grant) => {
+                        self.policy.allow_for_session(&grant);
                         Permit::Run { parallel: false }
                     }
-                    Approval::No => Permit::Refused(ToolOutput::error("the person declined this call")),
-                    Approval::Cancel => {
+                    Answer::Save(grant) => {
+                        if let Err(e) = (self.save_rule)(grant.rule()) {
+                            self.notice(&format!("the rule `{}` was not saved: {e:#}", grant.rule()));
+                        }
+                        self.policy.allow_for_session(&grant);
+                        Permit::Run { parallel: false }
+                    }
+                    Answer::No => Permit::Refused(ToolOutput::error("the person declined this call; it was not run")),
+                    Answer::Cancel => {
                         self.cancel.cancel();
                         Permit::Refused(ToolOutput::error(CANCELLED_BY_USER))
                     }
@@ -571,23 +563,6 @@ fn add_usage(total: &mut Usage, step: &Usage) {
     add(&mut total.cache_read_input_tokens, step.cache_read_input_tokens);
 }
 
-/// The assistant message to keep from an answer, or `None` when the answer must not be stored:
-/// the API rejects empty assistant messages and empty text blocks, and a refusal sent back
-/// breaks the conversation for good.
-fn storable(answer: &Message) -> Option<ChatMessage> {
-    if answer.stop_reason.as_deref() == Some("refusal") {
-        return None;
-    }
-    let content: Vec<ContentBlock> = answer
-        .content
-        .iter()
-        .filter(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()))
-        .cloned()
-        .collect();
-    let has_answer = content.iter().any(|b| matches!(b, ContentBlock::Text { .. } | ContentBlock::ToolUse { .. }));
-    has_answer.then_some(ChatMessage { role: Role::Assistant, content })
-}
-
 /// A tool's output as the `tool_result` block that answers call `id`.
 fn result_block(id: &str, output: ToolOutput) -> ContentBlock {
     let mut content: Vec<ContentBlock> = output
@@ -613,7 +588,7 @@ fn result_block(id: &str, output: ToolOutput) -> ContentBlock {
 /// dropped, empty text blocks and empty messages removed, and the history starting with the user.
 pub fn request_messages(history: &[ChatMessage]) -> Vec<ChatMessage> {
     let mut merged: Vec<ChatMessage> = Vec::with_capacity(history.len());
-    for message in history {
+    for message in &super::keep::sendable(history.to_vec()) {
         let content: Vec<ContentBlock> = message
             .content
             .iter()
@@ -857,31 +832,12 @@ mod tests {
             assistant(vec![call("a")]),
             ChatMessage { role: Role::User, content: vec![result("a", "r")] },
             user("and now?"),
-            assistant(vec![ContentBlock::text("")]),
         ];
         let sent = request_messages(&h);
         assert_eq!(sent.len(), 3, "{sent:#?}");
         assert_eq!(sent[0], user("q"));
         assert_eq!(sent[2].content.len(), 2);
         assert_eq!(ids(&sent[2]), ["a"]);
-    }
-
-    #[test]
-    fn refused_and_empty_answers_are_not_stored() {
-        let mut m = Message {
-            content: vec![ContentBlock::text("no")],
-            stop_reason: Some("refusal".into()),
-            ..Default::default()
-        };
-        assert!(storable(&m).is_none());
-        m.stop_reason = Some("end_turn".into());
-        assert!(storable(&m).is_some());
-        m.content = vec![ContentBlock::text("")];
-        assert!(storable(&m).is_none());
-        m.content = vec![ContentBlock::Thinking { thinking: "hm".into(), signature: "s".into() }];
-        assert!(storable(&m).is_none());
-        m.content = vec![ContentBlock::text(""), call("a")];
-        assert_eq!(storable(&m).unwrap().content, vec![call("a")]);
     }
 
     #[test]

@@ -1,103 +1,90 @@
 //! `pincer agent` (alias `chat`): one message from `-m` or stdin, or a REPL on a terminal.
 //!
-//! Each turn runs on a worker thread while this thread watches for Ctrl-C, so an answer in flight
-//! can be cancelled even while the socket read blocks: the REPL goes back to its prompt, a
-//! one-shot run exits 130 keeping what was printed (it is flushed after every network read).
+//! This is where a conversation is put together — the model and its credential, the tools and
+//! the workspace, the permission rules from the command line and config.toml, the approver (the
+//! terminal, or nobody), the system prompt, the renderer — and handed to the turn engine
+//! (`chat::turn`) through `chat::conversation`. Ctrl-C cancels the turn in flight through its
+//! cancel token: a one-shot run exits 130 keeping what was printed, the REPL goes back to its
+//! prompt.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use jiff::Timestamp;
+use serde::Serialize;
 
 use super::Context;
 use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
 use crate::auth::store::Store;
-use crate::chat::keep;
-use crate::chat::render::Renderer;
-use crate::chat::session::{ChatMessage, Session};
+use crate::chat::conversation::Conversation;
+use crate::chat::events::{CancelToken, TurnEvents};
+use crate::chat::prompt::{self, Setting};
+use crate::chat::render::{QuietEvents, TerminalEvents};
+use crate::chat::session::Session;
+use crate::chat::turn::{ModelSettings, ToolCallRecord, TurnEnd, TurnReport, Workbench};
+use crate::chat::{compact, skills};
 use crate::cli::{AgentArgs, LoginArgs};
 use crate::config::Config;
 use crate::exit::{Interrupted, UsageError};
-use crate::providers::anthropic;
-use crate::providers::anthropic_stream::MessageAccumulator;
-use crate::providers::chat::{self, ChatError, ChatRequest, Sink};
-use crate::providers::message::{Message, StreamEvent};
+use crate::providers::chat;
+use crate::providers::explain::explain;
+use crate::providers::message::{ChatMessage, ToolSpec};
 use crate::providers::model_id::{self, ModelChoice};
-use crate::providers::openai;
-use crate::providers::openai_stream::OpenAiAccumulator;
-use crate::providers::retry;
-use crate::providers::routing::{self, Protocol};
+use crate::providers::routing::{self, Endpoint, Protocol};
 use crate::term::interrupt;
-use crate::term::output::{self, OutputError};
+use crate::term::output;
 use crate::term::prompt::Input;
 use crate::term::style::{self, note, warn};
+use crate::tools::approve::{Approver, NeverAsk};
+use crate::tools::policy::{Effect, Policy, Source};
 use crate::usage::cache::{UsageCache, credential_key};
-use crate::usage::render as usage_render;
 
 const FALLBACK_MODEL: &str = "sonnet";
-const CANCEL_POLL: Duration = Duration::from_millis(50);
-
-/// How a turn reaches its provider.
-#[derive(Clone)]
-pub enum Backend {
-    Anthropic {
-        credential: ResolvedCredential,
-        extra_betas: Vec<String>,
-    },
-    /// OpenAI-compatible; local servers may need no key at all.
-    OpenAi {
-        credential: Option<ResolvedCredential>,
-    },
-}
-
-/// Everything a turn needs, owned so a worker thread can take it.
-#[derive(Clone)]
-pub struct Turn {
-    pub choice: ModelChoice,
-    pub backend: Backend,
-    pub base: String,
-    pub system: Option<String>,
-    pub max_tokens: Option<u64>,
-    pub extra_headers: Vec<(String, String)>,
-    pub client: crate::http::Client,
-    /// Where `base` came from, for hints.
-    pub base_origin: crate::providers::base_url::Origin,
-    pub limits: chat::Limits,
-    pub usage: UsageCache,
-    pub show_thinking: bool,
-    pub color: bool,
-}
-
-impl Turn {
-    fn protocol(&self) -> Protocol {
-        match self.backend {
-            Backend::Anthropic { .. } => Protocol::Anthropic,
-            Backend::OpenAi { .. } => Protocol::OpenAi,
-        }
-    }
-
-    fn credential(&self) -> Option<&ResolvedCredential> {
-        match &self.backend {
-            Backend::Anthropic { credential, .. } => Some(credential),
-            Backend::OpenAi { credential } => credential.as_ref(),
-        }
-    }
-}
+/// Version of the `--json` result; bumped only on incompatible changes.
+pub const JSON_VERSION: u32 = 1;
 
 pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&ctx.home)?;
     let name =
         args.model.clone().or_else(|| config.default_model().map(str::to_string)).unwrap_or(FALLBACK_MODEL.into());
     let choice = model_id::resolve(&name, config.models(), config.aliases()).map_err(|e| UsageError(e.to_string()))?;
+    let workspace = super::workspace(args.workspace.as_deref())?;
+    let tools_on = !args.no_tools;
+    let policy = policy(args, &config)?;
+    let workbench = if tools_on { Some(workbench(ctx, &config, &workspace)?) } else { None };
+    let system = system_prompt(ctx, &workspace, workbench.as_ref(), args.system.as_deref());
+    if args.show_prompt {
+        return show_prompt(system.as_deref(), workbench.as_ref());
+    }
     let session = args.session.as_deref().map(|n| Session::open(&ctx.home, n)).transpose()?;
     let stdin_tty = std::io::stdin().is_terminal();
     // `-m` leaves a terminal's stdin free, so the login offer works there too.
-    let mut turn = prepare(ctx, &config, choice, stdin_tty)?;
-    turn.system = args.system.clone();
+    let (settings, http) = prepare(ctx, &config, &choice, stdin_tty)?;
+    let settings = ModelSettings { system, max_steps: args.max_steps, ..settings };
+    let events: Arc<Mutex<dyn TurnEvents>> = if args.json {
+        Arc::new(Mutex::new(QuietEvents))
+    } else {
+        Arc::new(Mutex::new(TerminalEvents::new(
+            output::data(),
+            std::io::stderr().is_terminal(),
+            std::io::stderr().is_terminal(),
+            style::stderr_color(),
+        )))
+    };
+    // Approvals come only from the person: the terminal, never stdin when it carries the message.
+    let approver: Box<dyn Approver> = match crate::term::approval::TerminalApprover::open(style::stderr_color()) {
+        Some(terminal) => Box::new(terminal),
+        None => Box::new(NeverAsk),
+    };
+    let home = ctx.home.clone();
+    let save_rule = Box::new(move |rule: &crate::tools::policy::Rule| {
+        crate::config::save_permission_rule(&home, crate::config::RuleList::Allow, rule.as_str()).map(|_| ())
+    });
+    let mut conversation = Conversation::new(settings, http, workbench, policy, approver, save_rule, session, events)?;
+    if tools_on {
+        conversation.start_mcp(super::agent_mcp_manager(ctx, &config, &workspace));
+    }
     interrupt::install();
 
     if let Some(message) = &args.message {
@@ -106,278 +93,241 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
                 UsageError("no message: -m was empty\nhint: pass the text to send, e.g. -m \"Hello\"".into()).into()
             );
         }
-        return one_shot(&turn, session.as_ref(), message);
+        return one_shot(&mut conversation, message, args.json);
     }
     if !stdin_tty {
         let message = crate::term::stdin_message::read()?;
-        return one_shot(&turn, session.as_ref(), &message);
+        return one_shot(&mut conversation, &message, args.json);
     }
-    crate::chat::repl::run(ctx, turn, session, &config)
+    let reprepare = |name: &str| -> anyhow::Result<ModelSettings> {
+        let choice = model_id::resolve(name, config.models(), config.aliases())?;
+        Ok(prepare(ctx, &config, &choice, false)?.0)
+    };
+    crate::chat::repl::run(&ctx.home, &mut conversation, &reprepare)
+}
+
+/// The permission rules of this run: `--deny`/`--allow` (a rule that does not parse is a usage
+/// error), then config.toml's `[permissions]` (one that does not parse is warned about and
+/// skipped); `--yolo` approves what no rule denies.
+fn policy(args: &AgentArgs, config: &Config) -> anyhow::Result<Policy> {
+    let mut policy = Policy::new(args.yolo);
+    for (effect, rules) in [(Effect::Deny, &args.deny), (Effect::Allow, &args.allow)] {
+        for rule in rules {
+            policy.add(effect, rule, Source::CommandLine).map_err(|e| UsageError(e.to_string()))?;
+        }
+    }
+    let permissions = config.permissions();
+    for (effect, rules) in [(Effect::Deny, &permissions.deny), (Effect::Allow, &permissions.allow)] {
+        for rule in rules {
+            if let Err(e) = policy.add(effect, rule, Source::Config) {
+                warn(&format!("{}: {e} (skipped)", config.path().display()));
+            }
+        }
+    }
+    Ok(policy)
+}
+
+/// The tools and where they work. The sandbox's absence is said once per session.
+fn workbench(ctx: &Context, config: &Config, workspace: &Path) -> anyhow::Result<Workbench> {
+    let (registry, sandbox) = super::builtin_tools(ctx, config);
+    if let Some(warning) = sandbox.warning() {
+        note(&warning);
+    }
+    Ok(Workbench {
+        registry,
+        workspace: workspace.to_path_buf(),
+        home: super::canonical_home(ctx)?,
+        read_files: Mutex::new(Default::default()),
+    })
+}
+
+/// The system prompt: with tools, pincer's own (where it is, how tools behave) with the skills,
+/// memory and instruction files; without, only the person's `--system` text.
+fn system_prompt(
+    ctx: &Context,
+    workspace: &Path,
+    workbench: Option<&Workbench>,
+    extra: Option<&str>,
+) -> Option<String> {
+    let Some(workbench) = workbench else {
+        return extra.map(str::to_string);
+    };
+    let today = jiff::Zoned::now().date();
+    let setting = Setting { workspace, os: prompt::os_name(), date: today };
+    let found = skills::discover(&skills::skill_roots(workspace, &workbench.home));
+    let (instructions, problems) = prompt::find_instructions(workspace, &workbench.home);
+    for problem in problems {
+        warn(&problem);
+    }
+    let sections = [
+        skills::prompt_section(&found.skills),
+        crate::tools::memory::prompt_section(&ctx.home, workspace),
+        prompt::instructions_section(&instructions),
+    ];
+    Some(prompt::assemble(&setting, &sections, extra))
+}
+
+/// `--show-prompt`: exactly what would be sent before the first message, with sizes.
+fn show_prompt(system: Option<&str>, workbench: Option<&Workbench>) -> anyhow::Result<ExitCode> {
+    let specs: Vec<ToolSpec> = workbench.map(Workbench::specs).unwrap_or_default();
+    let mut out = String::new();
+    let system_bytes = system.map_or(0, str::len);
+    out.push_str(&format!("== system prompt ({system_bytes} bytes)\n"));
+    if let Some(system) = system {
+        out.push_str(&crate::sanitize::sanitize(system));
+        out.push('\n');
+    }
+    let tool_bytes: Vec<usize> = specs.iter().map(|t| serde_json::to_string(t).map_or(0, |j| j.len())).collect();
+    out.push_str(&format!("\n== tools ({} tools, {} bytes)\n", specs.len(), tool_bytes.iter().sum::<usize>()));
+    for (spec, bytes) in specs.iter().zip(&tool_bytes) {
+        out.push_str(&format!(
+            "{:<24} {bytes:>6} bytes  {}\n",
+            spec.name,
+            crate::sanitize::sanitize(&spec.description)
+        ));
+    }
+    let total = system_bytes + tool_bytes.iter().sum::<usize>();
+    out.push_str(&format!(
+        "\n== total: {total} bytes (budget for pincer's own prompt and tools: {} bytes)\n",
+        prompt::PROMPT_BUDGET_BYTES
+    ));
+    output::write_stdout(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves where a model's requests go and with which credential. On a terminal (`can_ask`), a
 /// missing Anthropic credential is offered a login.
-pub fn prepare(ctx: &Context, config: &Config, choice: ModelChoice, can_ask: bool) -> anyhow::Result<Turn> {
+pub fn prepare(
+    ctx: &Context,
+    config: &Config,
+    choice: &ModelChoice,
+    can_ask: bool,
+) -> anyhow::Result<(ModelSettings, crate::http::Client)> {
     let entry = choice.entry.clone();
-    let route = routing::route(&choice, config, &ctx.env, &Store::in_home(&ctx.home).load()?)?;
+    let route = routing::route(choice, config, &ctx.env, &Store::in_home(&ctx.home).load()?)?;
     let credential_required = route.credential_required();
-    let backend = match (route.protocol, route.credential) {
-        (Protocol::Anthropic, Some(credential)) => {
-            Backend::Anthropic { credential, extra_betas: config.provider(ANTHROPIC).betas.clone() }
-        }
-        (Protocol::Anthropic, None) => Backend::Anthropic {
-            credential: login_now(ctx, can_ask)?,
-            extra_betas: config.provider(ANTHROPIC).betas.clone(),
-        },
+    let credential = match (route.protocol, route.credential) {
+        (Protocol::Anthropic, None) => Some(login_now(ctx, can_ask)?),
         (Protocol::OpenAi, None) if credential_required => anyhow::bail!(
             "no OpenAI API key\nhint: run `pincer auth login --provider openai --api-key`, or set OPENAI_API_KEY"
         ),
-        (Protocol::OpenAi, credential) => Backend::OpenAi { credential },
+        (_, credential) => credential,
     };
-    let base = route.base;
-    let client = ctx.client(&base)?;
-    Ok(Turn {
-        max_tokens: entry.as_ref().and_then(|e| e.max_tokens),
-        extra_headers: config.provider(&choice.provider).headers.clone(),
-        choice,
-        backend,
-        base,
-        system: None,
-        client,
+    let provider = config.provider(&choice.provider);
+    let http = ctx.client(&route.base)?;
+    let usage =
+        credential.as_ref().map(|c| (UsageCache::in_home(&ctx.home), credential_key(&c.provider, c.secret.expose())));
+    let endpoint = Endpoint {
+        provider: choice.provider.clone(),
+        protocol: route.protocol,
+        base: route.base,
         base_origin: route.base_origin,
+        credential,
+        extra_betas: if route.protocol == Protocol::Anthropic {
+            config.provider(ANTHROPIC).betas.clone()
+        } else {
+            Vec::new()
+        },
+        extra_headers: provider.headers.clone(),
+    };
+    let settings = ModelSettings {
+        endpoint,
+        model: choice.model.clone(),
+        system: None,
+        max_tokens: entry.as_ref().and_then(|e| e.max_tokens),
+        temperature: entry.as_ref().and_then(|e| e.temperature),
         limits: chat::Limits {
             max_response_bytes: config.max_response_bytes(),
             max_response_time: config.max_response_time(),
             ..chat::Limits::default()
         },
-        usage: UsageCache::in_home(&ctx.home),
-        show_thinking: std::io::stderr().is_terminal(),
-        color: style::stderr_color(),
-    })
+        max_steps: crate::chat::turn::DEFAULT_MAX_STEPS,
+        context_window: compact::context_window(&choice.model, entry.as_ref().and_then(|e| e.context_window)),
+        usage,
+    };
+    Ok((settings, http))
 }
 
-fn one_shot(turn: &Turn, session: Option<&Session>, message: &str) -> anyhow::Result<ExitCode> {
-    let mut history = match session {
-        Some(s) => s.load()?,
-        None => Vec::new(),
+/// One message, one turn; the exit code says how it ended.
+fn one_shot(conversation: &mut Conversation, message: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let cancel = CancelToken::new();
+    let report = {
+        let _watch = interrupt::cancel_on_ctrl_c(&cancel);
+        conversation.send(ChatMessage::user_text(message), cancel)
     };
-    let user = ChatMessage::user_text(message);
-    history.push(user.clone());
-    let answer = run_turn(turn, history)?;
-    let code = report_stop(&answer);
-    if let Some(s) = session {
-        match keep::answer_to_keep(&answer) {
-            Ok(assistant) => s.append(&[user, assistant])?,
-            Err(not_kept) => note(&format!("({}; {} is unchanged)", not_kept.notice(), s.path().display())),
-        }
+    let endpoint = conversation.settings.endpoint.clone();
+    if json {
+        return json_result(report, &endpoint);
     }
-    Ok(code)
-}
-
-/// Runs one request on a worker thread and waits for it, watching for Ctrl-C.
-///
-/// Each turn has its own cancel token: a cancelled worker may stay blocked in a read for a while,
-/// and must stay silent even after the next turn has started.
-pub fn run_turn(turn: &Turn, history: Vec<ChatMessage>) -> anyhow::Result<Message> {
-    interrupt::reset();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
-    let worker_turn = turn.clone();
-    let worker_cancel = cancel.clone();
-    std::thread::spawn(move || {
-        let result = stream_turn(&worker_turn, &history, &worker_cancel);
-        let _ = tx.send(result);
-    });
-    loop {
-        match rx.recv_timeout(CANCEL_POLL) {
-            Ok(result) => return result.map_err(|e| explain(turn, e)),
-            Err(mpsc::RecvTimeoutError::Timeout) if interrupt::interrupted() => {
-                // The worker sees its token and stops writing; it is left to end on its own.
-                cancel.store(true, Ordering::SeqCst);
-                interrupt::reset();
-                let _ = output::data().flush();
-                note("");
-                return Err(Interrupted.into());
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => anyhow::bail!("the request thread ended unexpectedly"),
-        }
-    }
-}
-
-fn stream_turn(turn: &Turn, history: &[ChatMessage], cancel: &AtomicBool) -> Result<Message, ChatError> {
-    let agent = &turn.client;
-    let request = ChatRequest {
-        model: &turn.choice.model,
-        system: turn.system.as_deref(),
-        messages: history,
-        max_tokens: turn.max_tokens,
-        temperature: turn.choice.entry.as_ref().and_then(|e| e.temperature),
-        tools: &[],
-    };
-    let mut sink = TerminalSink {
-        renderer: Renderer::new(output::data(), turn.show_thinking, turn.color),
-        usage: &turn.usage,
-        usage_key: turn.credential().map(|c| credential_key(&c.provider, c.secret.expose())),
-        cancel,
-    };
-    let limits = turn.limits;
-    let result = match &turn.backend {
-        Backend::Anthropic { credential, extra_betas } => {
-            let http = anthropic::chat_request(
-                &turn.base,
-                credential.method,
-                &credential.secret,
-                extra_betas,
-                &turn.extra_headers,
-                &request,
-            )?;
-            chat::stream(agent, &http, MessageAccumulator::new, limits, &mut sink)
-        }
-        Backend::OpenAi { credential } => {
-            let key = credential.as_ref().map(|c| &c.secret);
-            let http = openai::chat_request(&turn.base, key, &turn.extra_headers, &request)?;
-            chat::stream(agent, &http, OpenAiAccumulator::new, limits, &mut sink)
-        }
-    };
-    if !sink.cancelled()
-        && let Err(e) = sink.renderer.finish()
-        && result.is_ok()
+    let code = crate::chat::render::report_end(&report, conversation.settings.max_steps);
+    if let TurnEnd::NoAnswer(not_kept) = &report.end
+        && let Some(session) = &conversation.session
     {
-        return Err(ChatError::Output(e));
+        note(&format!("({}; {} is unchanged)", not_kept.notice(), session.path().display()));
     }
-    result
-}
-
-struct TerminalSink<'a> {
-    renderer: Renderer<output::Data>,
-    usage: &'a UsageCache,
-    usage_key: Option<String>,
-    cancel: &'a AtomicBool,
-}
-
-impl Sink for TerminalSink<'_> {
-    fn event(&mut self, event: &StreamEvent<'_>) -> std::io::Result<()> {
-        if self.cancelled() {
-            return Ok(());
-        }
-        match event {
-            StreamEvent::TextDelta(text) => self.renderer.text(text),
-            StreamEvent::ThinkingDelta(text) => {
-                self.renderer.thinking(text);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn after_read(&mut self) -> std::io::Result<()> {
-        if self.cancelled() { Ok(()) } else { self.renderer.flush() }
-    }
-
-    fn response_headers(&mut self, headers: &ureq::http::HeaderMap) {
-        if let Some(key) = &self.usage_key
-            && let Some(snapshot) = crate::usage::headers::parse(crate::http::header_pairs(headers), Timestamp::now())
-            && let Err(e) = self.usage.record(key, snapshot)
-        {
-            tracing::warn!("cannot update usage.json: {e:#}");
-        }
-    }
-
-    fn notice(&mut self, text: &str) {
-        note(&format!("pincer: {text}"));
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
-    }
-}
-
-/// Notices for how the answer ended; the exit code for a one-shot run.
-pub fn report_stop(answer: &Message) -> ExitCode {
-    let has_text = answer
-        .content
-        .iter()
-        .any(|b| matches!(b, crate::providers::ContentBlock::Text { text, .. } if !text.is_empty()));
-    match answer.stop_reason.as_deref() {
-        Some("refusal") => {
-            warn("the model declined to answer (stop_reason: refusal)");
-            return ExitCode::from(crate::exit::FAILURE);
-        }
-        Some("max_tokens") => {
-            warn("the answer was cut short: max_tokens reached (raise max_tokens for this model in config.toml)")
-        }
-        Some("model_context_window_exceeded") => {
-            warn("the conversation no longer fits the model's context window; start a new one")
-        }
-        Some("pause_turn") => warn("the model paused its turn (stop_reason: pause_turn)"),
-        _ => {}
-    }
-    if answer.content.is_empty() || !has_text && answer.stop_reason.as_deref() != Some("tool_use") {
-        warn("the model returned an empty answer");
-        return ExitCode::from(crate::exit::FAILURE);
-    }
-    ExitCode::SUCCESS
-}
-
-/// Turns a chat failure into the message a person needs.
-fn explain(turn: &Turn, error: ChatError) -> anyhow::Error {
-    let anthropic = matches!(turn.backend, Backend::Anthropic { .. });
-    let who = if anthropic { "Anthropic".to_string() } else { format!("the {} server", turn.choice.provider) };
-    match error {
-        ChatError::Cancelled => Interrupted.into(),
-        // The reader of stdout went away (`| head`): the answer stops there and is not stored.
-        ChatError::Output(e) => OutputError::from(e).into(),
-        ChatError::Api { error, headers, retries } => {
-            let header =
-                |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-            let after = retries_note(retries);
-            if error.status == 429 && retry::window_exhausted(&header) {
-                let reset = header("anthropic-ratelimit-unified-reset")
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .and_then(|s| Timestamp::from_second(s).ok())
-                    .map(|t| {
-                        format!(
-                            "; it resets {}",
-                            usage_render::when(t, Timestamp::now(), &jiff::tz::TimeZone::system())
-                        )
-                    })
-                    .unwrap_or_default();
-                let window = header("anthropic-ratelimit-unified-representative-claim")
-                    .map_or_else(|| "subscription".to_string(), crate::usage::claim_label);
-                return anyhow::anyhow!(
-                    "the {window} usage limit is reached{reset}\nhint: `pincer auth status` shows every window"
+    match report.end {
+        TurnEnd::Cancelled => Err(Interrupted.into()),
+        TurnEnd::Failed(error) => Err(explain(&endpoint, error)),
+        _ => {
+            if conversation.near_context_limit(&report) {
+                note(
+                    "(the conversation is near the model's context window: `/compact` in the REPL, or the next turn, summarises older turns)",
                 );
             }
-            match error.status {
-                401 => anyhow::anyhow!(
-                    "{who} rejected the credential ({}){after}\nhint: log in again with `pincer auth login --provider {}`",
-                    error.summary(),
-                    turn.choice.provider
-                ),
-                // Refusals of the token's kind arrive as ChatError::Refused; any other status is itself.
-                404 => match crate::providers::base_url::not_found_hint(turn.protocol(), &turn.base, &turn.base_origin)
-                {
-                    Some(hint) => anyhow::anyhow!("{who} answered {}{after}\nhint: {hint}", error.summary()),
-                    None => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
-                },
-                _ => anyhow::anyhow!("{who} answered {}{after}", error.summary()),
-            }
+            Ok(code)
         }
-        ChatError::Network { reason, hint, retries } => {
-            let hint = hint.unwrap_or_else(|| format!("check your network, or {}", turn.base_origin.describe()));
-            anyhow::anyhow!("cannot reach {who} at {}: {reason}{}\nhint: {hint}", turn.base, retries_note(retries))
-        }
-        other => anyhow::Error::new(other),
     }
 }
 
-fn retries_note(retries: u32) -> String {
-    match retries {
-        0 => String::new(),
-        1 => " (after 1 retry)".into(),
-        n => format!(" (after {n} retries)"),
-    }
+/// The `--json` result (documented in the README).
+#[derive(Serialize)]
+struct JsonResult<'a> {
+    version: u32,
+    text: &'a str,
+    stop_reason: Option<&'a str>,
+    steps: u32,
+    tool_calls: &'a [ToolCallRecord],
+    usage: JsonUsage,
+    /// Why the turn did not end normally: `max_steps`, `cancelled`, `no_answer`, or an error's message.
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonUsage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+}
+
+fn json_result(report: TurnReport, endpoint: &Endpoint) -> anyhow::Result<ExitCode> {
+    let (error, code) = match report.end {
+        TurnEnd::Completed => (None, ExitCode::SUCCESS),
+        TurnEnd::NoAnswer(_) => (Some("no_answer".to_string()), ExitCode::from(crate::exit::FAILURE)),
+        TurnEnd::MaxSteps => (Some("max_steps".to_string()), ExitCode::from(crate::exit::FAILURE)),
+        TurnEnd::Cancelled => (Some("cancelled".to_string()), ExitCode::from(crate::exit::INTERRUPTED)),
+        TurnEnd::Failed(e) => {
+            let error = explain(endpoint, e);
+            let code = crate::exit::code_for(&error);
+            (Some(format!("{error:#}")), code)
+        }
+    };
+    let result = JsonResult {
+        version: JSON_VERSION,
+        text: &report.text,
+        stop_reason: report.last.as_ref().and_then(|m| m.stop_reason.as_deref()),
+        steps: report.steps,
+        tool_calls: &report.tool_calls,
+        usage: JsonUsage {
+            input_tokens: report.usage.input_tokens,
+            output_tokens: report.usage.output_tokens,
+            cache_read_input_tokens: report.usage.cache_read_input_tokens,
+        },
+        error,
+    };
+    let mut text = serde_json::to_string_pretty(&result)?;
+    text.push('\n');
+    output::write_stdout(text.as_bytes())?;
+    Ok(code)
 }
 
 /// No Anthropic credential: say so, and on a terminal offer to log in now.

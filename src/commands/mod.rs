@@ -7,8 +7,12 @@ pub mod auth_status;
 pub mod mcp;
 pub mod models;
 pub mod skills;
+pub mod tools;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::Config;
 
 use crate::env::Env;
 use crate::http::Timeouts;
@@ -33,5 +37,90 @@ impl Context {
     /// The HTTP client for requests to `base`: its proxy, trusted CAs and timeouts.
     pub fn client(&self, base: &str) -> Result<crate::http::Client, crate::http::SetupError> {
         crate::http::client(&self.env, self.timeouts, base)
+    }
+}
+
+/// The folder tools work in: `dir`, else the current folder, absolute and with symlinks resolved.
+pub fn workspace(dir: Option<&std::path::Path>) -> anyhow::Result<PathBuf> {
+    let given = match dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::current_dir().map_err(|e| anyhow::anyhow!("cannot tell the current folder: {e}"))?,
+    };
+    match std::fs::canonicalize(&given) {
+        Ok(path) if path.is_dir() => Ok(path),
+        Ok(_) => Err(crate::exit::UsageError(format!(
+            "the workspace {} is not a folder\nhint: pass --workspace DIR with a folder",
+            given.display()
+        ))
+        .into()),
+        Err(e) => Err(crate::exit::UsageError(format!(
+            "the workspace {} cannot be used: {e}\nhint: pass --workspace DIR with an existing folder",
+            given.display()
+        ))
+        .into()),
+    }
+}
+
+/// `$PINCER_HOME`, absolute and with symlinks resolved (created if it does not exist yet), as
+/// the hard limits of every tool compare against it.
+pub fn canonical_home(ctx: &Context) -> anyhow::Result<PathBuf> {
+    crate::fsutil::ensure_private_dir(&ctx.home)?;
+    std::fs::canonicalize(&ctx.home).map_err(|e| anyhow::anyhow!("cannot resolve {}: {e}", ctx.home.display()))
+}
+
+/// The built-in tools, in their stable order (it is part of the prompt cache key), and the
+/// sandbox state the `bash` tool found.
+pub fn builtin_tools(
+    ctx: &Context,
+    config: &crate::config::Config,
+) -> (crate::tools::Registry, crate::tools::sandbox::SandboxState) {
+    use crate::tools::{Registry, memory, shell, web};
+    let mut registry = Registry::new();
+    let vars = crate::env::vars_for_commands();
+    let mut bash_settings = shell::BashSettings::defaults(ctx.env.home.as_deref(), &vars);
+    let configured = &config.tools().bash;
+    bash_settings.sandbox = configured.sandbox;
+    bash_settings.network = configured.network;
+    bash_settings.default_timeout = configured.timeout;
+    bash_settings.writable.extend(configured.writable.iter().map(|w| expand_home(w, ctx.env.home.as_deref())));
+    let bash = shell::BashTool::new(bash_settings, vars);
+    let sandbox = bash.sandbox().clone();
+    for tool in crate::tools::files::tools() {
+        registry.add(tool);
+    }
+    for tool in crate::tools::search::tools() {
+        registry.add(tool);
+    }
+    registry.add(Box::new(bash));
+    registry.add(Box::new(web::WebFetch::new(web::WebSettings {
+        allow_private: config.tools().web_fetch.allow_private,
+        env: ctx.env.clone(),
+    })));
+    registry.add(Box::new(memory::Memory));
+    (registry, sandbox)
+}
+
+/// The MCP servers of config.toml; they start in the background and join before the first turn.
+pub fn agent_mcp_manager(ctx: &Context, config: &Config, workspace: &Path) -> crate::mcp::McpManager {
+    let elicitor: Arc<dyn crate::mcp::elicit::Elicitor> = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        Arc::new(crate::term::elicit::TerminalElicitor)
+    } else {
+        Arc::new(crate::mcp::Decline)
+    };
+    let options = crate::mcp::ConnectOptions {
+        workspace: workspace.to_path_buf(),
+        elicitor,
+        connect_timeout: ctx.timeouts.connect,
+        auth: None,
+        env: ctx.env.clone(),
+    };
+    crate::mcp::McpManager::new(crate::mcp::config::servers(config), options)
+}
+
+/// `~/x` as the person's home folder joined with `x`; other paths as written.
+fn expand_home(path: &str, user_home: Option<&std::path::Path>) -> PathBuf {
+    match (path.strip_prefix("~/"), user_home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
     }
 }

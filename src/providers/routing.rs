@@ -97,8 +97,12 @@ pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile)
 /// carries. The one place that picks a protocol's request builder and decoder.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
+    /// The provider's name (`anthropic`, `openai`, a named provider), for messages.
+    pub provider: String,
     pub protocol: Protocol,
     pub base: String,
+    /// Where `base` came from, for hints.
+    pub base_origin: Origin,
     pub credential: Option<ResolvedCredential>,
     /// Extra `anthropic-beta` flags from config.
     pub extra_betas: Vec<String>,

@@ -167,6 +167,44 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> anyhow::Result<usize> {
     }
 }
 
+/// While alive, Ctrl-C cancels `token` (polled: a token is not async-signal-safe to touch from
+/// the handler). Dropping it stops watching.
+pub struct CancelOnCtrlC {
+    stop: crate::cancel::CancelToken,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the watcher looks at the flag.
+const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Clears the flag, then cancels `token` at the next Ctrl-C.
+pub fn cancel_on_ctrl_c(token: &crate::cancel::CancelToken) -> CancelOnCtrlC {
+    reset();
+    let stop = crate::cancel::CancelToken::new();
+    let watcher = {
+        let (stop, token) = (stop.clone(), token.clone());
+        std::thread::spawn(move || {
+            while !stop.is_cancelled() {
+                if interrupted() {
+                    token.cancel();
+                    return;
+                }
+                std::thread::sleep(WATCH_POLL);
+            }
+        })
+    };
+    CancelOnCtrlC { stop, watcher: Some(watcher) }
+}
+
+impl Drop for CancelOnCtrlC {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Some(watcher) = self.watcher.take() {
+            let _ = watcher.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

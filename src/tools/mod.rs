@@ -208,6 +208,11 @@ impl Registry {
         self.tools.is_empty()
     }
 
+    /// Keeps only the tools `keep` says yes to (MCP tools are replaced when a server's list changes).
+    pub fn retain(&mut self, keep: impl Fn(&dyn Tool) -> bool) {
+        self.tools.retain(|t| keep(t.as_ref()));
+    }
+
     pub fn len(&self) -> usize {
         self.tools.len()
     }
