@@ -214,6 +214,9 @@ impl Turn<'_> {
                 self.commit(history, &mut pending, transcript);
                 break;
             }
+            // The calls are kept before they run: a crash mid-tool leaves them open, and the next
+            // request answers them as interrupted instead of losing what was asked.
+            self.commit(history, &mut pending, transcript);
             let answer = report.last.as_ref().map(|m| m.tool_input_errors.clone()).unwrap_or_default();
             let at_limit = report.steps >= self.settings.max_steps;
             let results = self.run_calls(&assistant, &answer, at_limit, &mut report.tool_calls);

@@ -227,6 +227,11 @@ pub fn check_input(schema: &Value, input: &Value) -> Result<(), String> {
         return Err(format!("the input must be a JSON object, not {}", json_kind(input)));
     };
     let properties = schema.get("properties").and_then(Value::as_object);
+    // Unknown fields first: `{"file": …}` for `path` is a misnamed field, not a missing one.
+    if let Some(name) = fields.keys().find(|name| properties.is_none_or(|p| !p.contains_key(*name))) {
+        let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+        return Err(format!("unknown field `{name}` (the fields are: {})", known.join(", ")));
+    }
     if let Some(required) = schema.get("required").and_then(Value::as_array) {
         for name in required.iter().filter_map(Value::as_str) {
             if !fields.contains_key(name) {
@@ -235,10 +240,7 @@ pub fn check_input(schema: &Value, input: &Value) -> Result<(), String> {
         }
     }
     for (name, value) in fields {
-        let Some(spec) = properties.and_then(|p| p.get(name)) else {
-            let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-            return Err(format!("unknown field `{name}` (the fields are: {})", known.join(", ")));
-        };
+        let Some(spec) = properties.and_then(|p| p.get(name)) else { continue };
         if value.is_null() && !schema_requires(schema, name) {
             // An optional field sent as null means "not given".
             continue;

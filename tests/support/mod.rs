@@ -53,7 +53,9 @@ impl Sandbox {
             .env("HOME", self.dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("ANTHROPIC_BASE_URL", base_url)
-            .env("TZ", "UTC");
+            .env("TZ", "UTC")
+            // The default workspace is the current folder: never the repository's.
+            .current_dir(self.dir.path());
         cmd
     }
 
@@ -66,7 +68,9 @@ impl Sandbox {
             .env("HOME", self.dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("ANTHROPIC_BASE_URL", base_url)
-            .env("TZ", "UTC");
+            .env("TZ", "UTC")
+            // The default workspace is the current folder: never the repository's.
+            .current_dir(self.dir.path());
         cmd
     }
 

@@ -89,6 +89,10 @@ pub(crate) enum Opaque {
     HiddenScript(String),
     #[error("it nests too deeply")]
     TooDeep,
+    /// The shell removes a backslash-newline before it reads the line (`$\⏎(` is `$(`), so
+    /// the words pincer would see are not the ones the shell runs.
+    #[error("it continues lines with a backslash")]
+    Continuation,
 }
 
 /// The words of `line` when it is one simple command without operators, expansions, backslashes
@@ -126,6 +130,9 @@ impl CommandsRun {
 
 /// Every command `line` could run (see [`CommandsRun`]).
 pub(crate) fn commands_run(line: &str) -> Result<CommandsRun, Opaque> {
+    if line.contains("\\\n") {
+        return Err(Opaque::Continuation);
+    }
     let mut run = CommandsRun::default();
     commands_in_script(line, 0, &mut run)?;
     Ok(run)
@@ -678,6 +685,7 @@ mod tests {
             ("sudo /bin/sh", Opaque::HiddenScript("sh".into())),
             (". ./env.sh", Opaque::HiddenScript(".".into())),
             ("source env.sh", Opaque::HiddenScript("source".into())),
+            ("echo \"$\\\n(rm -rf y)\"", Opaque::Continuation),
         ];
         for (script, expected) in cases {
             assert_eq!(commands_run(script).unwrap_err(), *expected, "{script}");
