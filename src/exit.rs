@@ -1,7 +1,5 @@
 //! Exit codes and the errors that choose them.
 
-use std::process::ExitCode;
-
 pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
@@ -16,21 +14,3 @@ pub struct UsageError(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
 pub struct Interrupted;
-
-/// Maps an error chain to its exit code.
-pub fn code_for(error: &anyhow::Error) -> ExitCode {
-    for cause in error.chain() {
-        if cause.is::<Interrupted>() {
-            return ExitCode::from(INTERRUPTED);
-        }
-        if cause.is::<UsageError>()
-            || cause.is::<crate::auth::credential::TokenError>()
-            || cause.is::<crate::auth::resolve::EnvCredentialError>()
-            || cause.is::<crate::http::SetupError>()
-            || cause.is::<crate::term::prompt::EndOfInput>()
-        {
-            return ExitCode::from(USAGE);
-        }
-    }
-    ExitCode::from(FAILURE)
-}

@@ -17,6 +17,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod http;
 pub mod mcp;
+pub mod notice;
 pub mod providers;
 pub mod sanitize;
 pub mod secret;

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             }
             // A closed stderr must not turn into a panic.
             let _ = writeln!(std::io::stderr(), "pincer: {}", render_chain(&error));
-            pincer::exit::code_for(&error)
+            pincer::commands::exit_code(&error)
         }
     }
 }

@@ -5,6 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The built-in providers' names, as `--provider` and config.toml spell them.
+pub const ANTHROPIC: &str = "anthropic";
+pub const OPENAI: &str = "openai";
+
 pub const SETUP_TOKEN_PREFIX: &str = "sk-ant-oat01-";
 pub const REFRESH_TOKEN_PREFIX: &str = "sk-ant-ort01-";
 /// API keys are `sk-ant-api` + two digits + `-` (today `sk-ant-api03-`).
@@ -208,7 +212,7 @@ pub fn check_openai_key(key: &str) -> Result<(), TokenError> {
 /// `auth login` (the environment), before they are sent.
 pub fn check_for_provider(provider: &str, token: &str) -> Result<(), TokenError> {
     match provider {
-        crate::auth::resolve::ANTHROPIC => match method_of_anthropic_token(token) {
+        ANTHROPIC => match method_of_anthropic_token(token) {
             Method::OAuth => check_setup_token(token),
             Method::ApiKey => check_api_key(token),
         },
@@ -527,7 +531,7 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         }
         let e = decode_token_input(&[b'x', 0x80]).unwrap_err();
-        assert!(crate::exit::code_for(&anyhow::Error::new(e)) == std::process::ExitCode::from(crate::exit::USAGE));
+        assert!(crate::commands::exit_code(&anyhow::Error::new(e)) == std::process::ExitCode::from(crate::exit::USAGE));
     }
 
     #[test]

@@ -4,5 +4,4 @@
 pub mod credential;
 pub mod fields;
 pub mod resolve;
-pub mod secret;
 pub mod store;

@@ -12,8 +12,7 @@ use super::store::AuthFile;
 use crate::env::{self, Env};
 use crate::secret::Secret;
 
-pub const ANTHROPIC: &str = "anthropic";
-pub const OPENAI: &str = "openai";
+pub use super::credential::{ANTHROPIC, OPENAI};
 
 /// Where a credential comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

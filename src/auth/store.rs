@@ -129,7 +129,7 @@ impl Store {
             && let Ok(meta) = std::fs::metadata(dir)
             && meta.permissions().mode() & 0o022 != 0
         {
-            crate::term::style::warn(&format!(
+            crate::notice::warn(&format!(
                 "{} can be written by other users, who could replace your credentials; run `chmod 700 {}`",
                 dir.display(),
                 dir.display()
@@ -153,7 +153,7 @@ impl Store {
         if let Ok(meta) = std::fs::metadata(&self.path) {
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                crate::term::style::warn(&format!(
+                crate::notice::warn(&format!(
                     "{} is readable by other users (mode {mode:o}); run `chmod 600 {}` (pincer sets 0600 on its next write)",
                     self.path.display(),
                     self.path.display()

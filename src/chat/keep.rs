@@ -5,7 +5,7 @@
 //! keeps neither the question nor the answer: the history stays strictly user/assistant, and what
 //! is sent back is always valid.
 
-use crate::chat::session::{ChatMessage, Role};
+use crate::providers::message::{ChatMessage, Role};
 use crate::providers::{ContentBlock, Message};
 
 /// Why a finished turn is not kept.

@@ -3,6 +3,7 @@
 pub mod compact;
 pub mod conversation;
 pub mod events;
+pub mod explain;
 pub mod keep;
 pub mod prompt;
 pub mod render;

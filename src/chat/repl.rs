@@ -10,7 +10,7 @@ use super::conversation::Conversation;
 use super::events::CancelToken;
 use super::render::report_end;
 use super::turn::{ModelSettings, TurnEnd};
-use crate::providers::explain::explain;
+use crate::chat::explain::explain;
 use crate::providers::message::ChatMessage;
 use crate::term::interrupt;
 use crate::term::output::{EditorOnTerminal, OutputError};

@@ -14,8 +14,7 @@ use anyhow::Context;
 
 use crate::exit::UsageError;
 use crate::fsutil::{self, FileLock, PRIVATE_FILE_MODE};
-// Re-exported while callers move to `providers::message`.
-pub use crate::providers::message::{ChatMessage, Role};
+use crate::providers::message::{ChatMessage, Role};
 
 pub const SESSIONS_DIR: &str = "sessions";
 
@@ -233,7 +232,7 @@ impl Session {
                 .and_then(|()| torn.sync_data())
                 .with_context(|| format!("cannot write {}", torn_path.display()))?;
             file.set_len(scan.intact_len as u64).with_context(|| format!("cannot repair {}", self.path.display()))?;
-            crate::term::style::warn(&format!(
+            crate::notice::warn(&format!(
                 "{} ended with a turn cut off by an interrupted write; it was moved to {} and the conversation goes on without it",
                 self.path.display(),
                 torn_path.display()

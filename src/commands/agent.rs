@@ -19,6 +19,7 @@ use crate::auth::resolve::{self, ANTHROPIC, ResolvedCredential};
 use crate::auth::store::Store;
 use crate::chat::conversation::Conversation;
 use crate::chat::events::{CancelToken, TurnEvents};
+use crate::chat::explain::explain;
 use crate::chat::prompt::{self, Setting};
 use crate::chat::render::{QuietEvents, TerminalEvents};
 use crate::chat::session::Session;
@@ -28,7 +29,6 @@ use crate::cli::{AgentArgs, LoginArgs};
 use crate::config::Config;
 use crate::exit::{Interrupted, UsageError};
 use crate::providers::chat;
-use crate::providers::explain::explain;
 use crate::providers::message::{ChatMessage, ToolSpec};
 use crate::providers::model_id::{self, ModelChoice};
 use crate::providers::routing::{self, Endpoint, Protocol};
@@ -307,7 +307,7 @@ fn json_result(report: TurnReport, endpoint: &Endpoint) -> anyhow::Result<ExitCo
         TurnEnd::Cancelled => (Some("cancelled".to_string()), ExitCode::from(crate::exit::INTERRUPTED)),
         TurnEnd::Failed(e) => {
             let error = explain(endpoint, e);
-            let code = crate::exit::code_for(&error);
+            let code = super::exit_code(&error);
             (Some(format!("{error:#}")), code)
         }
     };

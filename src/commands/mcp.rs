@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::exit::{Interrupted, UsageError};
 use crate::mcp::config::{self as mcp_config, TransportConfig};
 use crate::mcp::{AcceptDefaults, CallOptions, ConnectOptions, Decline, Elicitor, McpError, McpManager};
-use crate::term::sanitize::sanitize;
+use crate::sanitize::sanitize;
 use crate::tools::OutputPart;
 
 /// Version of the `--json` shapes; bumped only on incompatible changes.

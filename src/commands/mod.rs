@@ -124,3 +124,21 @@ fn expand_home(path: &str, user_home: Option<&std::path::Path>) -> PathBuf {
         _ => PathBuf::from(path),
     }
 }
+
+/// Maps an error chain to its exit code.
+pub fn exit_code(error: &anyhow::Error) -> std::process::ExitCode {
+    for cause in error.chain() {
+        if cause.is::<crate::exit::Interrupted>() {
+            return std::process::ExitCode::from(crate::exit::INTERRUPTED);
+        }
+        if cause.is::<crate::exit::UsageError>()
+            || cause.is::<crate::auth::credential::TokenError>()
+            || cause.is::<crate::auth::resolve::EnvCredentialError>()
+            || cause.is::<crate::http::SetupError>()
+            || cause.is::<crate::term::prompt::EndOfInput>()
+        {
+            return std::process::ExitCode::from(crate::exit::USAGE);
+        }
+    }
+    std::process::ExitCode::from(crate::exit::FAILURE)
+}

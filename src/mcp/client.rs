@@ -20,7 +20,7 @@ use super::elicit::{ElicitRequest, Elicitor};
 use super::jsonrpc::{self, Incoming, RpcError};
 use super::protocol::{self, Era};
 use crate::cancel::CancelToken;
-use crate::term::sanitize::sanitize;
+use crate::sanitize::sanitize;
 
 /// How often a waiting request looks at its cancel token.
 const CANCEL_POLL: Duration = Duration::from_millis(25);

@@ -21,8 +21,8 @@ use std::time::Duration;
 use super::client::{Failure, Inbox, Outgoing, Transport, lock};
 use super::protocol::{Era, MODERN_REVISION};
 use super::stdio::MAX_MESSAGE_BYTES;
-use crate::auth::secret::Secret;
 use crate::providers::sse::{SseError, SseParser};
+use crate::secret::Secret;
 
 const ACCEPT_POST: &str = "application/json, text/event-stream";
 const ACCEPT_SSE: &str = "text/event-stream";

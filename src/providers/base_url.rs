@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 
-use super::routing::Protocol;
+use super::Protocol;
 use crate::exit::UsageError;
 use crate::http::proxy::mask_userinfo;
-use crate::term::sanitize::sanitize;
+use crate::sanitize::sanitize;
 
 const API_VERSION_SEGMENT: &str = "/v1";
 

@@ -6,7 +6,6 @@ pub mod anthropic_stream;
 pub mod api_error;
 pub mod base_url;
 pub mod chat;
-pub mod explain;
 pub mod message;
 pub mod model_id;
 pub mod openai;
@@ -18,3 +17,11 @@ pub mod secret_header;
 pub mod sse;
 
 pub use message::{ContentBlock, Message, StreamEvent, Usage};
+
+/// The wire a model speaks. Which one a model uses is decided in `routing` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Anthropic,
+    /// OpenAI's `chat/completions`, spoken by most other servers.
+    OpenAi,
+}

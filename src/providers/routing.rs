@@ -20,12 +20,7 @@ use crate::providers::model_id::ModelChoice;
 use crate::providers::openai_stream::OpenAiAccumulator;
 use crate::providers::{anthropic, openai};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    Anthropic,
-    /// OpenAI's `chat/completions`, spoken by most other servers.
-    OpenAi,
-}
+pub use super::Protocol;
 
 #[derive(Debug, Clone)]
 pub struct Route {

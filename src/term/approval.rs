@@ -17,8 +17,8 @@ use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::os::fd::{AsRawFd, RawFd};
 
+use crate::sanitize::sanitize;
 use crate::term::interrupt;
-use crate::term::sanitize::sanitize;
 use crate::term::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};
 use crate::tools::ToolClass;
 use crate::tools::approve::{Answer, ApprovalRequest, Approver};

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde_json::{Map, Value};
 
 use crate::mcp::elicit::{ElicitOutcome, ElicitRequest, Elicitor, defaults, required};
-use crate::term::sanitize::sanitize;
+use crate::sanitize::sanitize;
 
 const TTY_PATH: &str = "/dev/tty";
 /// Re-asks of one field before the form is declined (end of input, or a person who gives up).

@@ -6,6 +6,5 @@ pub mod hidden;
 pub mod interrupt;
 pub mod output;
 pub mod prompt;
-pub mod sanitize;
 pub mod stdin_message;
 pub mod style;

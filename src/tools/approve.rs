@@ -8,6 +8,7 @@
 //! person has chosen. Nothing the model or a tool writes can produce one.
 
 use crate::tools::ToolClass;
+pub use crate::tools::policy::Grant;
 use crate::tools::policy::Rule;
 
 /// What the person is asked about. Every text here came from the model or a tool: untrusted,
@@ -44,29 +45,16 @@ pub enum Answer {
     Cancel,
 }
 
-/// A rule the person approved. Made only by [`ApprovalRequest::always`] and
-/// [`ApprovalRequest::save`]; taken by [`Policy::allow_for_session`](crate::tools::policy::Policy::allow_for_session).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    rule: Rule,
-}
-
-impl Grant {
-    pub fn rule(&self) -> &Rule {
-        &self.rule
-    }
-}
-
 impl ApprovalRequest<'_> {
     /// The answer "always this session", for an approver whose person chose it; `None` when no
     /// rule was suggested (then it must not be offered).
     pub fn always(&self) -> Option<Answer> {
-        self.suggested.map(|rule| Answer::Always(Grant { rule: rule.clone() }))
+        self.suggested.map(|rule| Answer::Always(Grant::approved(rule.clone())))
     }
 
     /// The answer "save as a rule", for an approver whose person chose it; `None` as for `always`.
     pub fn save(&self) -> Option<Answer> {
-        self.suggested.map(|rule| Answer::Save(Grant { rule: rule.clone() }))
+        self.suggested.map(|rule| Answer::Save(Grant::approved(rule.clone())))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod files;
 pub(crate) mod gitignore;
 pub(crate) mod glob;
 pub mod memory;
+pub(crate) mod outcome;
 pub(crate) mod paths;
 pub mod policy;
 pub mod sandbox;

@@ -21,7 +21,6 @@ use std::fmt;
 use rule::{BASH_TOOL, Call, WEB_TOOL, escape_glob};
 pub use rule::{RULE_FORMS, Rule, RuleError};
 
-use crate::tools::approve::Grant;
 use crate::tools::{Target, ToolClass};
 
 /// What the policy says about one call.
@@ -84,6 +83,25 @@ struct Entry {
     effect: Effect,
     rule: Rule,
     origin: Origin,
+}
+
+/// A rule the person approved. Made only by an approval
+/// ([`ApprovalRequest::always`](crate::tools::approve::ApprovalRequest::always) and
+/// [`save`](crate::tools::approve::ApprovalRequest::save)); taken by [`Policy::allow_for_session`].
+/// Its constructor is private to `tools`, so nothing the model or a tool writes can make one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    rule: Rule,
+}
+
+impl Grant {
+    pub fn rule(&self) -> &Rule {
+        &self.rule
+    }
+
+    pub(super) fn approved(rule: Rule) -> Grant {
+        Grant { rule }
+    }
 }
 
 /// The rules in force for one run.

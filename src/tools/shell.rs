@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::outcome::{Exit, Outcome, Stop};
 use super::sandbox::SandboxState;
 use super::{OutputPart, Target, Tool, ToolClass, ToolContext, ToolOutput, check_input, human_bytes};
 
 /// The shell of SPEC §9 (`sh -c`).
-pub(crate) const SHELL: &str = "/bin/sh";
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const TMPDIR: &str = "TMPDIR";
 /// The timeout when the call gives none (SPEC §9).
@@ -242,7 +242,7 @@ impl BashTool {
         let (reader, writer) = std::io::pipe().map_err(|e| format!("cannot start the command: {e}"))?;
         let mut child = {
             let stderr = writer.try_clone().map_err(|e| format!("cannot start the command: {e}"))?;
-            std::process::Command::new(SHELL)
+            std::process::Command::new(super::outcome::SHELL)
                 .arg("-c")
                 .arg(command)
                 .current_dir(ctx.workspace)
@@ -290,30 +290,6 @@ impl BashTool {
             Outcome { exit, stopped, killed_background: 0 }
         }))
     }
-}
-
-/// How the command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exit {
-    Code(i32),
-    Signal(i32),
-    /// The supervisor was killed before it could say.
-    Unknown,
-}
-
-/// Why pincer stopped the command, if it did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stop {
-    Timeout,
-    Cancelled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Outcome {
-    pub exit: Exit,
-    pub stopped: Option<Stop>,
-    /// Processes still running when the command ended, killed then.
-    pub killed_background: u32,
 }
 
 struct Execution {

@@ -24,8 +24,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::outcome::{Exit, Outcome, SHELL, Stop};
 use super::sandbox::{self, ChildSandbox};
-use super::shell::{Exit, Outcome, SHELL, Stop};
 use crate::cancel::CancelToken;
 
 /// The supervisor's descriptors: 0 /dev/null, 1 and 2 the output pipe (handed to the command),

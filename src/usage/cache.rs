@@ -88,7 +88,7 @@ impl UsageCache {
     fn read(&self) -> UsageFile {
         match fsutil::read_optional(&self.path) {
             Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                crate::term::style::warn(&format!(
+                crate::notice::warn(&format!(
                     "{} is not valid ({e}); its cached figures are ignored and it will be rewritten",
                     self.path.display()
                 ));
@@ -96,7 +96,7 @@ impl UsageCache {
             }),
             Ok(None) => UsageFile::default(),
             Err(e) => {
-                crate::term::style::warn(&format!("{e:#}"));
+                crate::notice::warn(&format!("{e:#}"));
                 UsageFile::default()
             }
         }

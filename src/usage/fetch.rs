@@ -8,10 +8,10 @@ use jiff::Timestamp;
 
 use super::UsageSnapshot;
 use crate::auth::credential::Method;
-use crate::auth::secret::Secret;
 use crate::http;
 use crate::providers::anthropic;
 use crate::providers::api_error::ApiError;
+use crate::secret::Secret;
 
 pub const PATH_OAUTH_USAGE: &str = "/api/oauth/usage";
 /// The longest one usage call (or probe) may take, whatever the read timeout: `auth status` is

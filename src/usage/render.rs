@@ -18,7 +18,7 @@ pub fn windows(windows: &[Window], now: Timestamp, tz: &TimeZone, color: bool) -
     let mut out = String::new();
     for w in windows {
         // Labels may come from the server (`scope.model.display_name`): untrusted text.
-        let label = format!("{:<LABEL_WIDTH$}", crate::term::sanitize::sanitize(&w.label));
+        let label = format!("{:<LABEL_WIDTH$}", crate::sanitize::sanitize(&w.label));
         let (bar, pct) = match w.percent {
             Some(p) => {
                 let ansi = if p >= CRITICAL_PERCENT {
@@ -38,7 +38,7 @@ pub fn windows(windows: &[Window], now: Timestamp, tz: &TimeZone, color: bool) -
         };
         let status = match (w.status.as_deref(), w.severity.as_deref()) {
             (Some("rejected"), _) => "  (limit reached)".to_string(),
-            (_, Some(severity)) if severity != "normal" => format!("  ({})", crate::term::sanitize::sanitize(severity)),
+            (_, Some(severity)) if severity != "normal" => format!("  ({})", crate::sanitize::sanitize(severity)),
             _ => String::new(),
         };
         out.push_str(&format!("  {label} {bar} {pct}{reset}{status}\n"));

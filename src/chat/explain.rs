@@ -2,10 +2,10 @@
 
 use jiff::Timestamp;
 
-use super::chat::ChatError;
-use super::routing::{Endpoint, Protocol};
-use super::{base_url, retry};
 use crate::exit::Interrupted;
+use crate::providers::chat::ChatError;
+use crate::providers::routing::{Endpoint, Protocol};
+use crate::providers::{base_url, retry};
 use crate::term::output::OutputError;
 
 /// Turns a chat failure into an error whose last line is the hint.

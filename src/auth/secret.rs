@@ -1,2 +1,0 @@
-//! Moved to [`crate::secret`]; kept while callers move.
-pub use crate::secret::*;

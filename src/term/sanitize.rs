@@ -1,2 +1,0 @@
-//! Moved to [`crate::sanitize`]; kept while callers move.
-pub use crate::sanitize::*;
