@@ -342,3 +342,21 @@ fn ctrl_c_kills_a_running_tool_and_answers_it_cancelled() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(model.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn a_deny_rule_in_config_that_cannot_be_read_stops_the_agent_not_the_chat() {
+    let sb = Sandbox::new();
+    let ws = workspace(&sb);
+    let model = StrictModel::start(Wire::Anthropic, vec![text("hi")]);
+    std::fs::create_dir_all(sb.home()).unwrap();
+    for deny in ["deny = [\"bash(rm:*\"]", "deny = [\"read_file(.env)\", 3]"] {
+        std::fs::write(sb.file("config.toml"), format!("[permissions]\n{deny}\n")).unwrap();
+        let sent = model.bodies().len();
+        let out = run(agent(&sb, &model, &ws).args(["-m", "hi"]), "");
+        assert_eq!(out.code, 2, "{deny}: {}", out.stderr);
+        assert!(out.stderr.contains("deny"), "{}", out.stderr);
+        assert_eq!(model.bodies().len(), sent, "nothing was sent");
+        let out = run(agent(&sb, &model, &ws).args(["-m", "hi", "--no-tools"]), "");
+        assert_eq!(out.code, 0, "{deny}: {}", out.stderr);
+    }
+}

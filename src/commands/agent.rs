@@ -52,9 +52,19 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let workspace = super::workspace(args.workspace.as_deref())?;
     let tools_on = !args.no_tools;
     let policy = policy(args, &config)?;
-    let workbench = if tools_on { Some(workbench(ctx, &config, &workspace)?) } else { None };
+    let mut workbench = if tools_on { Some(workbench(ctx, &config, &workspace)?) } else { None };
     let system = system_prompt(ctx, &workspace, workbench.as_ref(), args.system.as_deref());
     if args.show_prompt {
+        // The MCP servers' tools would be sent too: start them to list them.
+        let mcp = super::agent_mcp_manager(ctx, &config, &workspace);
+        if let Some(workbench) = workbench.as_mut() {
+            for warning in mcp.start() {
+                warn(&warning);
+            }
+            for tool in mcp.tools() {
+                workbench.registry.add(tool);
+            }
+        }
         return show_prompt(system.as_deref(), workbench.as_ref());
     }
     let session = args.session.as_deref().map(|n| Session::open(&ctx.home, n)).transpose()?;
@@ -110,6 +120,9 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
 /// error), then config.toml's `[permissions]` (one that does not parse is warned about and
 /// skipped); `--yolo` approves what no rule denies.
 fn policy(args: &AgentArgs, config: &Config) -> anyhow::Result<Policy> {
+    if args.no_tools {
+        return Ok(Policy::new(false));
+    }
     let mut policy = Policy::new(args.yolo);
     for (effect, rules) in [(Effect::Deny, &args.deny), (Effect::Allow, &args.allow)] {
         for rule in rules {
@@ -117,9 +130,25 @@ fn policy(args: &AgentArgs, config: &Config) -> anyhow::Result<Policy> {
         }
     }
     let permissions = config.permissions();
+    if permissions.deny_incomplete {
+        // The person meant to forbid something pincer cannot name: running tools could do it.
+        return Err(UsageError(format!(
+            "a `[permissions] deny` entry in {} cannot be read (see the warning above), so pincer does not know what it forbids\nhint: fix that entry, or run with --no-tools",
+            config.path().display()
+        ))
+        .into());
+    }
     for (effect, rules) in [(Effect::Deny, &permissions.deny), (Effect::Allow, &permissions.allow)] {
         for rule in rules {
             if let Err(e) = policy.add(effect, rule, Source::Config) {
+                if effect == Effect::Deny {
+                    // Same reasoning: an unreadable deny rule must not silently allow.
+                    return Err(UsageError(format!(
+                        "{}: {e}\nhint: fix that [permissions] deny rule, or run with --no-tools",
+                        config.path().display()
+                    ))
+                    .into());
+                }
                 warn(&format!("{}: {e} (skipped)", config.path().display()));
             }
         }
