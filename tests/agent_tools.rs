@@ -360,3 +360,57 @@ fn a_deny_rule_in_config_that_cannot_be_read_stops_the_agent_not_the_chat() {
         assert_eq!(out.code, 0, "{deny}: {}", out.stderr);
     }
 }
+
+#[test]
+fn a_long_conversation_is_compacted_with_tool_calls_kept_paired_and_nothing_lost() {
+    let sb = Sandbox::new();
+    let ws = workspace(&sb);
+    let model = StrictModel::start(
+        Wire::Anthropic,
+        vec![
+            call("read_file", json!({"path": "notes.txt"})),
+            text("one"),
+            text("two"),
+            text("three"),
+            text("They read notes.txt (two lines) and counted."),
+            text("four"),
+        ],
+    );
+    std::fs::create_dir_all(sb.home()).unwrap();
+    // A tiny window: every turn ends near it.
+    std::fs::write(
+        sb.file("config.toml"),
+        "[models.tiny]\nprovider = \"anthropic\"\nmodel = \"claude-sonnet-4-6\"\ncontext_window = 20\n",
+    )
+    .unwrap();
+    for (i, message) in ["read notes", "count", "again"].iter().enumerate() {
+        let out = run(agent(&sb, &model, &ws).args(["-m", message, "--session", "long", "--model", "tiny"]), "");
+        assert_eq!(out.code, 0, "turn {i}: {}", out.stderr);
+        if i == 2 {
+            assert!(out.stderr.contains("compacted"), "{}", out.stderr);
+        }
+    }
+    assert_eq!(model.violations(), Vec::<String>::new());
+    let bodies = model.bodies();
+    // The summary was asked for with the older turn (its tool call and result) and an instruction.
+    let summary_request = &bodies[4];
+    let messages = summary_request["messages"].as_array().unwrap();
+    assert!(summary_request.to_string().contains("tool_use"), "the old tool call went to the summary");
+    assert!(messages.last().unwrap()["content"][0]["text"].as_str().unwrap().contains("summary"));
+    // The file keeps everything and marks where the summary starts.
+    let file = sb.read("sessions/long.jsonl");
+    assert!(file.contains("read notes") && file.contains("\"tool_use\""), "nothing is lost");
+    assert!(file.lines().any(|l| l.starts_with("{\"compaction\"")), "{file}");
+    // The next turn sends the summary and the kept turns, and the strict model takes it.
+    let out = run(agent(&sb, &model, &ws).args(["-m", "last", "--session", "long", "--model", "tiny"]), "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(model.violations(), Vec::<String>::new());
+    // (That run compacted again afterwards: its turn's request is the one before the last.)
+    let bodies = model.bodies();
+    let last = &bodies[bodies.len() - 2];
+    let first = last["messages"][0]["content"][0]["text"].as_str().unwrap().to_string();
+    assert!(first.starts_with("[Summary of the earlier part"), "{first}");
+    assert!(first.contains("They read notes.txt"), "{first}");
+    assert!(!last.to_string().contains("\"tool_use\""), "the summarised tool call is not sent again");
+    assert!(last.to_string().contains("count") && last.to_string().contains("again"), "the last turns are whole");
+}

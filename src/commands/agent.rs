@@ -298,10 +298,18 @@ fn one_shot(conversation: &mut Conversation, message: &str, json: bool) -> anyho
         TurnEnd::Cancelled => Err(Interrupted.into()),
         TurnEnd::Failed(error) => Err(explain(&endpoint, error)),
         _ => {
-            if conversation.near_context_limit(&report) {
-                note(
-                    "(the conversation is near the model's context window: `/compact` in the REPL, or the next turn, summarises older turns)",
-                );
+            // A kept conversation is compacted now, so the next run starts within the window.
+            if conversation.session.is_some() && conversation.near_context_limit(&report) {
+                note("(the conversation is near the model's context window: summarising older turns)");
+                let cancel = CancelToken::new();
+                let _watch = interrupt::cancel_on_ctrl_c(&cancel);
+                match conversation.compact(cancel) {
+                    Ok(0) => {}
+                    Ok(n) => note(&format!(
+                        "(compacted: {n} earlier messages are now one summary; the session file keeps them all)"
+                    )),
+                    Err(e) => warn(&format!("compaction failed: {:#}", explain(&endpoint, e))),
+                }
             }
             Ok(code)
         }
