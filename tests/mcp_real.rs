@@ -214,3 +214,58 @@ fn the_stateless_2026_sdk_over_stdio_and_http() {
         assert_eq!(accepted.stdout.trim(), "done: deploy ({\"sure\":true})");
     }
 }
+
+/// The agent end to end: a scripted model calls a real server's tools; pincer runs them and sends
+/// the results back in the shape the API takes (text, and an image block).
+#[test]
+fn the_agent_calls_a_real_servers_tools_and_sends_the_results() {
+    use serde_json::json;
+    use support::strict_model::{StrictModel, Wire, text, tools};
+    let sb = Sandbox::new();
+    ok(pincer(
+        &sb,
+        &[
+            "mcp",
+            "add",
+            "every",
+            "--",
+            &node(),
+            &package("@modelcontextprotocol/server-everything/dist/index.js"),
+            "stdio",
+        ],
+    ));
+    let model = StrictModel::start(
+        Wire::Anthropic,
+        vec![
+            tools(&[
+                ("mcp__every__echo", json!({"message": "from the model"})),
+                ("mcp__every__get-tiny-image", json!({})),
+            ]),
+            text("done"),
+        ],
+    );
+    let mut cmd = sb.cmd(&model.server.url);
+    cmd.env("ANTHROPIC_API_KEY", support::api_key('m'))
+        .args(["agent", "-m", "use the server", "--allow", "mcp__every"])
+        .current_dir(sb.dir.path())
+        .timeout(HANG_GUARD);
+    let out = ok(run(&mut cmd, ""));
+    assert_eq!(out.stdout, "done\n");
+    assert_eq!(model.violations(), Vec::<String>::new());
+    let bodies = model.bodies();
+    let names: Vec<&str> = bodies[0]["tools"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    assert!(names.contains(&"mcp__every__echo"), "{names:?}");
+    let results = bodies[1]["messages"].as_array().unwrap().last().unwrap()["content"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["content"][0]["text"], "Echo: from the model");
+    assert!(
+        results[1]["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["type"] == "image" && b["source"]["media_type"] == "image/png"),
+        "{}",
+        results[1]
+    );
+    assert!(out.stderr.contains("▸ mcp__every__echo"), "{}", out.stderr);
+}
