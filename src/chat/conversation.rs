@@ -35,6 +35,8 @@ pub struct Conversation {
     pub history: Vec<ChatMessage>,
     pub session: Option<Session>,
     pub events: Arc<Mutex<dyn TurnEvents>>,
+    /// Keep the model's text in each report (`--json` prints it at the end).
+    pub collect_text: bool,
     mcp: McpState,
 }
 
@@ -70,6 +72,7 @@ impl Conversation {
             history,
             session,
             events,
+            collect_text: false,
             mcp: McpState::None,
         })
     }
@@ -136,6 +139,7 @@ impl Conversation {
             save_rule: save_rule.as_ref(),
             events: self.events.clone(),
             cancel,
+            collect_text: self.collect_text,
         };
         let mut no_transcript = NoTranscript;
         let transcript: &mut dyn Transcript = match &mut self.session {
@@ -170,6 +174,7 @@ impl Conversation {
             save_rule: self.save_rule.as_ref(),
             events: Arc::new(Mutex::new(Silent)),
             cancel,
+            collect_text: false,
         };
         let summary = turn.summarize(older)?;
         let kept: Vec<ChatMessage> = self.history[split..].to_vec();

@@ -27,10 +27,15 @@ impl NotKept {
 
 /// The assistant message to keep for `answer`: its blocks without empty text.
 pub fn answer_to_keep(answer: &Message) -> Result<ChatMessage, NotKept> {
-    if answer.stop_reason.as_deref() == Some("refusal") {
+    keep_answer(answer.stop_reason.as_deref(), answer.content.clone())
+}
+
+/// [`answer_to_keep`] for an answer's content taken out of it (a long answer is not copied).
+pub fn keep_answer(stop_reason: Option<&str>, mut content: Vec<ContentBlock>) -> Result<ChatMessage, NotKept> {
+    if stop_reason == Some("refusal") {
         return Err(NotKept::Refused);
     }
-    let content = sendable_blocks(&answer.content);
+    content.retain(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()));
     if !content.iter().any(has_substance) {
         return Err(NotKept::Empty);
     }
@@ -40,10 +45,15 @@ pub fn answer_to_keep(answer: &Message) -> Result<ChatMessage, NotKept> {
 /// A stored history made safe to send: empty text blocks go, and so does every turn whose answer
 /// has nothing left (written by versions that stored refusals).
 pub fn sendable(history: Vec<ChatMessage>) -> Vec<ChatMessage> {
-    let mut out: Vec<ChatMessage> = Vec::with_capacity(history.len());
-    for mut message in history {
-        message.content = sendable_blocks(&message.content);
-        let empty = !message.content.iter().any(has_substance);
+    sendable_iter(history.iter())
+}
+
+/// [`sendable`] over borrowed messages, copying each kept one once.
+pub fn sendable_iter<'m>(history: impl Iterator<Item = &'m ChatMessage>) -> Vec<ChatMessage> {
+    let mut out: Vec<ChatMessage> = Vec::new();
+    for message in history {
+        let content = sendable_blocks(&message.content);
+        let empty = !content.iter().any(has_substance);
         match message.role {
             Role::Assistant if empty => {
                 if out.last().is_some_and(|m| m.role == Role::User) {
@@ -51,7 +61,7 @@ pub fn sendable(history: Vec<ChatMessage>) -> Vec<ChatMessage> {
                 }
             }
             Role::User if empty => {}
-            _ => out.push(message),
+            role => out.push(ChatMessage { role, content }),
         }
     }
     out

@@ -150,6 +150,8 @@ pub struct Turn<'a> {
     pub save_rule: &'a SaveRule,
     pub events: Arc<Mutex<dyn TurnEvents>>,
     pub cancel: CancelToken,
+    /// Collect the model's text in the report (`--json`); otherwise it is only in the history.
+    pub collect_text: bool,
 }
 
 impl Turn<'_> {
@@ -177,10 +179,9 @@ impl Turn<'_> {
                 report.end = TurnEnd::Cancelled;
                 break;
             }
-            let mut request = history.clone();
-            request.extend(pending.iter().cloned());
             report.steps += 1;
-            let answer = match self.stream_step(request_messages(&request), specs.clone()) {
+            let request = request_messages(history.iter().chain(pending.iter()));
+            let mut answer = match self.stream_step(request, specs.clone()) {
                 Ok(answer) => answer,
                 Err(ChatError::Cancelled) => {
                     report.end = TurnEnd::Cancelled;
@@ -192,12 +193,18 @@ impl Turn<'_> {
                 }
             };
             add_usage(&mut report.usage, &answer.usage);
-            for block in &answer.content {
-                if let ContentBlock::Text { text, .. } = block {
-                    report.text.push_str(text);
+            if self.collect_text {
+                for block in &answer.content {
+                    if let ContentBlock::Text { text, .. } = block {
+                        report.text.push_str(text);
+                    }
                 }
             }
-            let stored = super::keep::answer_to_keep(&answer);
+            // The content moves into the history (a long answer is not copied); the report keeps
+            // the rest (stop reason, usage).
+            let content = std::mem::take(&mut answer.content);
+            let stored = super::keep::keep_answer(answer.stop_reason.as_deref(), content);
+            let input_errors = std::mem::take(&mut answer.tool_input_errors);
             report.last = Some(answer);
             let assistant = match stored {
                 Ok(assistant) => assistant,
@@ -206,20 +213,24 @@ impl Turn<'_> {
                     break;
                 }
             };
-            pending.push(assistant.clone());
             // Without tools (a plain chat) a tool call is kept as the model sent it; the next
             // request answers it as interrupted.
-            let wants_tools = self.workbench.is_some() && assistant.tool_uses().next().is_some();
-            if !wants_tools {
-                self.commit(history, &mut pending, transcript);
-                break;
-            }
+            let calls: Vec<(String, String, Value)> = match self.workbench {
+                Some(_) => assistant
+                    .tool_uses()
+                    .map(|(id, name, input)| (id.to_string(), name.to_string(), input.clone()))
+                    .collect(),
+                None => Vec::new(),
+            };
+            pending.push(assistant);
             // The calls are kept before they run: a crash mid-tool leaves them open, and the next
             // request answers them as interrupted instead of losing what was asked.
             self.commit(history, &mut pending, transcript);
-            let answer = report.last.as_ref().map(|m| m.tool_input_errors.clone()).unwrap_or_default();
+            if calls.is_empty() {
+                break;
+            }
             let at_limit = report.steps >= self.settings.max_steps;
-            let results = self.run_calls(&assistant, &answer, at_limit, &mut report.tool_calls);
+            let results = self.run_calls(&calls, &input_errors, at_limit, &mut report.tool_calls);
             pending.push(ChatMessage { role: Role::User, content: results });
             self.commit(history, &mut pending, transcript);
             if self.cancel.is_cancelled() {
@@ -238,7 +249,7 @@ impl Turn<'_> {
     /// and the text it answered: how a long conversation's summary is written.
     pub fn summarize(&self, messages: Vec<ChatMessage>) -> Result<String, ChatError> {
         let specs: Arc<Vec<ToolSpec>> = Arc::new(self.workbench.map(Workbench::specs).unwrap_or_default());
-        let answer = self.stream_step(request_messages(&messages), specs)?;
+        let answer = self.stream_step(request_messages(messages.iter()), specs)?;
         let text: String = answer
             .content
             .iter()
@@ -320,13 +331,11 @@ impl Turn<'_> {
     /// Answers every call of `assistant`, in order: one result each, whatever happens.
     fn run_calls(
         &mut self,
-        assistant: &ChatMessage,
+        calls: &[(String, String, Value)],
         input_errors: &[(String, String)],
         at_limit: bool,
         records: &mut Vec<ToolCallRecord>,
     ) -> Vec<ContentBlock> {
-        let calls: Vec<(String, String, Value)> =
-            assistant.tool_uses().map(|(id, name, input)| (id.to_string(), name.to_string(), input.clone())).collect();
         let mut results: Vec<Option<ToolOutput>> = vec![None; calls.len()];
         // Calls allowed without asking that may run side by side, waiting to be run.
         let mut batch: Vec<usize> = Vec::new();
@@ -354,15 +363,15 @@ impl Turn<'_> {
             match self.permit(name, input) {
                 Permit::Run { parallel: true } => batch.push(i),
                 Permit::Run { parallel: false } => {
-                    self.run_batch(&calls, std::mem::take(&mut batch), &mut results, records);
-                    self.run_batch(&calls, vec![i], &mut results, records);
+                    self.run_batch(calls, std::mem::take(&mut batch), &mut results, records);
+                    self.run_batch(calls, vec![i], &mut results, records);
                 }
                 Permit::Refused(output) => {
                     results[i] = Some(output);
                 }
             }
         }
-        self.run_batch(&calls, batch, &mut results, records);
+        self.run_batch(calls, batch, &mut results, records);
         calls
             .iter()
             .zip(results)
@@ -589,24 +598,15 @@ fn result_block(id: &str, output: ToolOutput) -> ContentBlock {
 /// results is followed by the person's next message), every `tool_use` answered in the next user
 /// message (a crash or an older session may have left one open), results without their call
 /// dropped, empty text blocks and empty messages removed, and the history starting with the user.
-pub fn request_messages(history: &[ChatMessage]) -> Vec<ChatMessage> {
-    let mut merged: Vec<ChatMessage> = Vec::with_capacity(history.len());
-    for message in &super::keep::sendable(history.to_vec()) {
-        let content: Vec<ContentBlock> = message
-            .content
-            .iter()
-            .filter(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()))
-            .cloned()
-            .collect();
-        if content.is_empty() {
-            continue;
-        }
+pub fn request_messages<'m>(history: impl Iterator<Item = &'m ChatMessage>) -> Vec<ChatMessage> {
+    let mut merged: Vec<ChatMessage> = Vec::new();
+    for message in super::keep::sendable_iter(history) {
         if merged.is_empty() && message.role == Role::Assistant {
             continue;
         }
         match merged.last_mut() {
-            Some(last) if last.role == message.role => last.content.extend(content),
-            _ => merged.push(ChatMessage { role: message.role, content }),
+            Some(last) if last.role == message.role => last.content.extend(message.content),
+            _ => merged.push(message),
         }
     }
     let mut out: Vec<ChatMessage> = Vec::with_capacity(merged.len() + 1);
@@ -797,14 +797,14 @@ mod tests {
             assistant(vec![call("a")]),
             ChatMessage { role: Role::User, content: vec![result("a", "r")] },
         ];
-        assert_eq!(request_messages(&h), h);
+        assert_eq!(request_messages(h.iter()), h);
     }
 
     #[test]
     fn open_calls_get_interrupted_results_and_orphans_are_dropped() {
         // A crash after the call was stored: the next question follows an open call.
         let h = vec![user("q"), assistant(vec![call("a"), call("b")]), user("next")];
-        let sent = request_messages(&h);
+        let sent = request_messages(h.iter());
         assert_eq!(sent.len(), 3);
         assert_eq!(ids(&sent[2]), ["a", "b"]);
         assert!(matches!(sent[2].content.last(), Some(ContentBlock::Text { text, .. }) if text == "next"));
@@ -817,13 +817,13 @@ mod tests {
                 content: vec![result("b", "rb"), result("zz", "orphan"), result("a", "ra"), result("a", "again")],
             },
         ];
-        let sent = request_messages(&h);
+        let sent = request_messages(h.iter());
         assert_eq!(ids(&sent[2]), ["a", "b"]);
         assert!(
             matches!(&sent[2].content[0], ContentBlock::ToolResult { content, .. } if content == &vec![ContentBlock::text("ra")])
         );
         // The history ends on an open call.
-        let sent = request_messages(&[user("q"), assistant(vec![call("a")])]);
+        let sent = request_messages([user("q"), assistant(vec![call("a")])].iter());
         assert_eq!(ids(&sent[2]), ["a"]);
     }
 
@@ -836,7 +836,7 @@ mod tests {
             ChatMessage { role: Role::User, content: vec![result("a", "r")] },
             user("and now?"),
         ];
-        let sent = request_messages(&h);
+        let sent = request_messages(h.iter());
         assert_eq!(sent.len(), 3, "{sent:#?}");
         assert_eq!(sent[0], user("q"));
         assert_eq!(sent[2].content.len(), 2);

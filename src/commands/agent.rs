@@ -92,6 +92,7 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         crate::config::save_permission_rule(&home, crate::config::RuleList::Allow, rule.as_str()).map(|_| ())
     });
     let mut conversation = Conversation::new(settings, http, workbench, policy, approver, save_rule, session, events)?;
+    conversation.collect_text = args.json;
     if tools_on {
         conversation.start_mcp(super::agent_mcp_manager(ctx, &config, &workspace));
     }

@@ -20,10 +20,9 @@
 use std::fmt;
 use std::path::Path;
 
-use globset::{GlobBuilder, GlobMatcher};
-
 use super::Effect;
 use super::split::{self, CommandsRun, Word};
+use crate::tools::glob::Glob;
 use crate::tools::{Target, ToolClass};
 
 /// What the error's `hint:` line lists: every form a rule may take.
@@ -90,7 +89,7 @@ enum Kind {
 struct PathGlob {
     /// Written from `/`: matched against the resolved path, not the workspace-relative one.
     absolute: bool,
-    matcher: GlobMatcher,
+    matcher: Glob,
 }
 
 /// A rule that does not parse: names the rule and what is wrong; the hint lists the accepted forms.
@@ -327,12 +326,9 @@ fn parse_glob(pattern: &str) -> Result<PathGlob, String> {
             None => format!("**/{trimmed}"),
         }
     };
-    let matcher = GlobBuilder::new(&glob)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(|e| format!("not a valid glob: {}", e.kind()))?
-        .compile_matcher();
+    // The same matcher as `glob`, `grep` and .gitignore files (globset would bring a regex
+    // engine, the largest part of the binary, for this).
+    let matcher = Glob::new(&glob).map_err(|e| format!("not a valid glob: {e}"))?;
     Ok(PathGlob { absolute, matcher })
 }
 
@@ -345,10 +341,11 @@ impl PathGlob {
             (false, Some(relative)) => relative,
             (false, None) => return false,
         };
+        let is_match = |p: &Path| self.matcher.is_match(&p.to_string_lossy());
         if !with_folders {
-            return self.matcher.is_match(path);
+            return is_match(path);
         }
-        path.ancestors().filter(|p| !p.as_os_str().is_empty() && p.parent().is_some()).any(|p| self.matcher.is_match(p))
+        path.ancestors().filter(|p| !p.as_os_str().is_empty() && p.parent().is_some()).any(is_match)
     }
 }
 
