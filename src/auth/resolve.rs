@@ -138,6 +138,7 @@ mod tests {
                 saved_at: Timestamp::UNIX_EPOCH,
                 expires_at: None,
                 account: None,
+                mcp: None,
                 unknown: Default::default(),
             },
         );

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod auth_login;
 pub mod auth_logout;
+pub mod auth_mcp;
 pub mod auth_status;
 pub mod mcp;
 pub mod models;
