@@ -30,7 +30,9 @@ const SECONDS_PER_DAY: i64 = 86_400;
 struct Report {
     version: u32,
     credentials: Vec<CredentialReport>,
-    /// MCP sign-ins (SPEC §11); empty with `--provider`.
+    /// MCP sign-ins (SPEC §11), when there are any (never with `--provider`). Left out when
+    /// empty, so the report of someone without MCP sign-ins is what it always was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     mcp: Vec<super::auth_mcp::SignInReport>,
 }
 

@@ -212,6 +212,8 @@ fn start_one(ctx: &Context, name: &str, elicitor: Arc<dyn Elicitor>) -> anyhow::
         let reason = sanitize(status.reason.as_deref().unwrap_or("unknown")).into_owned();
         let hint = if status.state == "disabled" {
             format!("set enabled = true in [mcp.{name}]")
+        } else if reason.contains(&format!("pincer auth login --mcp {name}")) {
+            format!("sign in with `pincer auth login --mcp {name}`, then try again")
         } else {
             format!("PINCER_LOG=debug pincer mcp tools {name} shows the server's own log")
         };

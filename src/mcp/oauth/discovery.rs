@@ -389,7 +389,7 @@ mod tests {
         ]);
         let c = challenge(r#"Bearer resource_metadata="https://mcp.example.com/custom/prm.json", scope="mcp:write""#);
         let d = discover(&wire, &server(), Some(&c)).unwrap();
-        assert_eq!(wire.calls(), [format!("GET https://mcp.example.com/custom/prm.json"), format!("GET {AS_META}")]);
+        assert_eq!(wire.calls(), ["GET https://mcp.example.com/custom/prm.json".to_string(), format!("GET {AS_META}")]);
         assert_eq!(d.era, Era::ProtectedResource);
         assert_eq!(d.resource, SERVER);
         assert_eq!(d.endpoints.token.as_str(), "https://auth.example.com/token");

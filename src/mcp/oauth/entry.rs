@@ -90,8 +90,8 @@ pub struct Stored {
 /// Every MCP sign-in of a file, by server name, in name order.
 pub fn all(file: &AuthFile) -> Vec<(String, Stored)> {
     file.credentials
-        .iter()
-        .filter_map(|(k, _)| {
+        .keys()
+        .filter_map(|k| {
             let name = k.strip_prefix(KEY_PREFIX)?;
             Some((name.to_string(), get(file, name)?))
         })

@@ -20,6 +20,12 @@ pub struct Pkce {
     pub challenge: String,
 }
 
+impl Default for Pkce {
+    fn default() -> Pkce {
+        Pkce::new()
+    }
+}
+
 impl Pkce {
     pub fn new() -> Pkce {
         let verifier = random_text(VERIFIER_BYTES);

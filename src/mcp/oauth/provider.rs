@@ -91,13 +91,14 @@ impl OAuthProvider {
         let store = Store::in_home(&home);
         let mut state = State::default();
         match store.load() {
-            Ok(file) => match entry::get(&file, name) {
-                Some(stored) => match usable_for(&stored, &server) {
-                    Ok(()) => state.stored = Some(stored),
-                    Err(why) => state.problem = Some(why),
-                },
-                None => {}
-            },
+            Ok(file) => {
+                if let Some(stored) = entry::get(&file, name) {
+                    match usable_for(&stored, &server) {
+                        Ok(()) => state.stored = Some(stored),
+                        Err(why) => state.problem = Some(why),
+                    }
+                }
+            }
             Err(e) => state.problem = Some(format!("{e:#}")),
         }
         OAuthProvider {

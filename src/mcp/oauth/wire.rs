@@ -149,14 +149,17 @@ pub mod fake {
 
     use super::*;
 
+    /// Answers by URL: status and body, the last one repeating.
+    type Script = HashMap<String, Vec<(u16, Vec<u8>)>>;
+
     pub struct FakeWire {
-        pub answers: Mutex<HashMap<String, Vec<(u16, Vec<u8>)>>>,
+        pub answers: Mutex<Script>,
         pub calls: Mutex<Vec<String>>,
     }
 
     impl FakeWire {
         pub fn new(answers: &[(&str, u16, &str)]) -> FakeWire {
-            let mut map: HashMap<String, Vec<(u16, Vec<u8>)>> = HashMap::new();
+            let mut map = Script::new();
             for (url, status, body) in answers {
                 map.entry(url.to_string()).or_default().push((*status, body.as_bytes().to_vec()));
             }
