@@ -309,6 +309,17 @@ fn sign_in_in_the_browser_then_call_status_and_logout() {
 }
 
 #[test]
+fn logging_out_of_everything_revokes_mcp_sign_ins_too() {
+    let fake = fake(None);
+    let (sb, opened) = sandbox(&fake.url());
+    assert_eq!(login_with_browser(&sb, &opened).0.code, 0);
+    let out = pincer(&sb, &["auth", "logout"], "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(fake.state().revoked, ["rt-1"]);
+    assert!(!sb.read("auth.json").contains("mcp:notes"), "{}", sb.read("auth.json"));
+}
+
+#[test]
 fn no_browser_takes_the_pasted_address() {
     let fake = fake(None);
     let (sb, opened) = sandbox(&fake.url());

@@ -277,7 +277,7 @@ pub fn logout(ctx: &Context, name: &str) -> anyhow::Result<ExitCode> {
 
 /// Tells the authorization server, when it offers revocation, that the tokens are no longer
 /// wanted. Best effort: the local sign-in is gone either way.
-fn revoke(ctx: &Context, name: &str, removed: &Stored) {
+pub fn revoke(ctx: &Context, name: &str, removed: &Stored) {
     let Some(endpoint) = removed.sign_in.revocation_endpoint.as_deref().and_then(|e| Url::parse(e).ok()) else {
         return;
     };
