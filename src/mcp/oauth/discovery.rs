@@ -21,7 +21,7 @@ use url::Url;
 
 use super::challenge::Challenge;
 use super::urls::{self, parse_http, require_secure, same_issuer, same_origin};
-use super::wire::{Wire, json_object};
+use super::wire::{Wire, parse_document};
 use super::{OAuthError, pkce};
 
 /// The scope that asks for a refresh token; requested when the authorization server lists it.
@@ -207,9 +207,7 @@ fn protected_resource(
             continue;
         }
         let what = format!("the protected-resource metadata at {}", urls::without_query(&url));
-        let map = json_object(&answer, &what)?;
-        let prm: ProtectedResource = serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(|e| OAuthError::metadata(&what, format!("it is not valid metadata ({e})")))?;
+        let prm: ProtectedResource = parse_document(&answer, &what)?;
         let Some(resource) = prm.resource.as_deref() else {
             return Err(OAuthError::metadata(what, "it has no `resource`"));
         };
@@ -238,9 +236,7 @@ fn server_metadata(wire: &dyn Wire, issuer: &Url) -> Result<Option<(ServerMetada
             continue;
         }
         let what = format!("the authorization server metadata at {url}");
-        let map = json_object(&answer, &what)?;
-        let doc: ServerMetadata = serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(|e| OAuthError::metadata(&what, format!("it is not valid metadata ({e})")))?;
+        let doc: ServerMetadata = parse_document(&answer, &what)?;
         return Ok(Some((doc, url)));
     }
     Ok(None)

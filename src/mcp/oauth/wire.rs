@@ -106,22 +106,6 @@ impl Wire for UreqWire {
     }
 }
 
-/// A JSON object from an answer that must be one, or why not (never the content: it may hold a
-/// token).
-pub fn json_object(answer: &Answer, what: &str) -> Result<serde_json::Map<String, serde_json::Value>, OAuthError> {
-    if answer.too_large {
-        return Err(OAuthError::metadata(what, format!("the answer is larger than {} KiB", MAX_DOCUMENT_BYTES / 1024)));
-    }
-    match serde_json::from_slice::<serde_json::Value>(&answer.body) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(OAuthError::metadata(what, "the answer is JSON but not an object")),
-        Err(e) => Err(OAuthError::metadata(
-            what,
-            format!("the answer is not JSON (line {}, column {})", e.line(), e.column()),
-        )),
-    }
-}
-
 /// A typed document from an answer, parsed straight into `T` (so a secret lands in its
 /// `Secret` without a plain copy on the way), or why not, never quoting the content.
 pub fn parse_document<T: serde::de::DeserializeOwned>(answer: &Answer, what: &str) -> Result<T, OAuthError> {
