@@ -36,6 +36,9 @@ use crate::secret::Secret;
 /// Refresh this long before the access token expires: a request in flight should not carry a
 /// token that dies on the way.
 pub const REFRESH_MARGIN: SignedDuration = SignedDuration::from_secs(60);
+/// After a failed refresh before expiry, requests go out with the old token for this long
+/// before the next try (a down authorization server must not be asked once per request).
+const REFRESH_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 /// Step-up sign-ins per connection. The spec asks for a limit ("no more than a few times");
 /// the conformance suite counts at most three authorization requests in all.
 pub const MAX_STEP_UPS: usize = 2;
@@ -72,6 +75,8 @@ struct State {
     problem: Option<String>,
     /// The token a refresh was last tried for: a second 401 for it gives up.
     refreshed_from: Option<Secret<String>>,
+    /// When a refresh before expiry last failed.
+    refresh_failed_at: Option<std::time::Instant>,
     step_ups: usize,
 }
 
@@ -282,16 +287,22 @@ impl OAuthProvider {
 
 impl AuthProvider for OAuthProvider {
     fn authorization(&self) -> Option<Secret<String>> {
-        let refreshable = lock(&self.state)
-            .stored
-            .as_ref()
-            .is_some_and(|s| s.sign_in.refresh_token.is_some() && expires_soon(s, Timestamp::now()));
+        let refreshable = {
+            let state = lock(&self.state);
+            let resting = state.refresh_failed_at.is_some_and(|t| t.elapsed() < REFRESH_RETRY_AFTER);
+            !resting
+                && state
+                    .stored
+                    .as_ref()
+                    .is_some_and(|s| s.sign_in.refresh_token.is_some() && expires_soon(s, Timestamp::now()))
+        };
         if refreshable
             && let Ok(_renewing) = self.renewing.try_lock()
             && let Err(why) = self.refresh(None)
         {
             // The server may still take it; if not, its 401 says what to do.
             tracing::warn!(server = %self.name, "could not refresh the access token: {why}");
+            lock(&self.state).refresh_failed_at = Some(std::time::Instant::now());
         }
         self.current_token().map(|t| Secret::new(format!("Bearer {}", t.expose())))
     }
@@ -436,6 +447,18 @@ mod tests {
         // Fresh now: no more refreshes.
         assert_eq!(p.authorization().unwrap().expose(), "Bearer at-new");
         assert_eq!(wire.calls().len(), 1);
+    }
+
+    #[test]
+    fn a_failing_refresh_before_expiry_is_not_retried_on_every_request() {
+        let home = tempfile::tempdir().unwrap();
+        entry::save(&Store::in_home(home.path()), "notes", &stored("at-old", 10)).unwrap();
+        let wire = Arc::new(FakeWire::new(&[(TOKEN, 503, "down")]));
+        let p = provider(home.path(), Arc::clone(&wire), SERVER);
+        for _ in 0..5 {
+            assert_eq!(p.authorization().unwrap().expose(), "Bearer at-old");
+        }
+        assert_eq!(wire.calls().len(), 1, "{:?}", wire.calls());
     }
 
     #[test]
