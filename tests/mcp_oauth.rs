@@ -199,8 +199,12 @@ fn sandbox(url: &str) -> (Sandbox, PathBuf) {
 }
 
 fn pincer(sb: &Sandbox, args: &[&str], stdin: &str) -> support::Output {
+    pincer_logging(sb, args, stdin, "warn")
+}
+
+fn pincer_logging(sb: &Sandbox, args: &[&str], stdin: &str, log: &str) -> support::Output {
     let mut cmd = sb.cmd("http://127.0.0.1:9");
-    cmd.env("BROWSER", sb.dir.path().join("browser.sh")).args(args).timeout(HANG_GUARD);
+    cmd.env("BROWSER", sb.dir.path().join("browser.sh")).env("PINCER_LOG", log).args(args).timeout(HANG_GUARD);
     run(&mut cmd, stdin)
 }
 
@@ -234,9 +238,13 @@ fn browse(opened: &Path) -> (u16, String) {
 }
 
 fn login_with_browser(sb: &Sandbox, opened: &Path) -> (support::Output, (u16, String)) {
+    login_logging(sb, opened, "warn")
+}
+
+fn login_logging(sb: &Sandbox, opened: &Path, log: &str) -> (support::Output, (u16, String)) {
     let opened = opened.to_path_buf();
     let browser = std::thread::spawn(move || browse(&opened));
-    let out = pincer(sb, &["auth", "login", "--mcp", "notes"], "");
+    let out = pincer_logging(sb, &["auth", "login", "--mcp", "notes"], "", log);
     (out, browser.join().unwrap())
 }
 
@@ -432,4 +440,47 @@ fn login_refuses_what_cannot_work_with_usage_errors() {
     let stdio = pincer(&sb, &["auth", "login", "--mcp", "local"], "");
     assert_eq!(stdio.code, 2);
     assert!(stdio.stderr.contains("stdio server"), "{}", stdio.stderr);
+}
+
+#[test]
+fn no_secret_of_a_sign_in_reaches_output_logs_or_other_files_at_trace_level() {
+    let fake = fake(None);
+    let (sb, opened) = sandbox(&fake.url());
+    let (login, _) = login_logging(&sb, &opened, "trace");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert!(login.stderr.contains("DEBUG"), "logging must be on for this test to mean anything");
+    fake.invalidate_access();
+    let call = pincer_logging(&sb, &["mcp", "call", "notes", "echo"], "", "trace");
+    assert_eq!(call.code, 0, "{}", call.stderr);
+    let status = pincer_logging(&sb, &["auth", "status", "--json"], "", "trace");
+    let logout = pincer_logging(&sb, &["auth", "logout", "--mcp", "notes"], "", "trace");
+    // What only pincer and the authorization server may know.
+    let token_request = form(fake.state().token_requests[0].as_bytes());
+    let verifier = field(&token_request, "code_verifier").unwrap().to_string();
+    let authorize = fake.server.requests().into_iter().find(|r| r.path.starts_with("/authorize")).unwrap();
+    let state = field(&query(&authorize.path), "state").unwrap().to_string();
+    let mut secrets = vec!["at-1".to_string(), "rt-1".into(), "at-2".into(), "rt-2".into(), "CODE-1".into(), verifier];
+    let shown = format!(
+        "{}{}{}{}{}{}{}{}",
+        login.stdout,
+        login.stderr,
+        call.stdout,
+        call.stderr,
+        status.stdout,
+        status.stderr,
+        logout.stdout,
+        logout.stderr
+    );
+    for secret in &secrets {
+        assert!(!shown.contains(secret.as_str()), "{secret} was shown:\n{shown}");
+    }
+    // The state is not secret once the sign-in is over, but it is no business of a log either;
+    // it appears once, in the address pincer asks the person to open.
+    assert_eq!(shown.matches(state.as_str()).count(), 1, "{shown}");
+    secrets.push(state);
+    for (path, text) in sb.files_except_auth() {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{secret} in {}", path.display());
+        }
+    }
 }

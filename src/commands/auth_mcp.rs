@@ -155,6 +155,12 @@ pub fn login(ctx: &Context, name: &str, args: &LoginArgs, input: &mut Input) -> 
         Some(text) if split_scopes(text).is_empty() => {
             return Err(UsageError("--scope is empty\nhint: e.g. --scope \"files:read files:write\"".into()).into());
         }
+        Some(text) if !text.split_ascii_whitespace().all(crate::mcp::oauth::is_scope) => {
+            return Err(UsageError(
+                "--scope holds a character no scope may have (a quote, a backslash, or one outside ASCII)\nhint: e.g. --scope \"files:read files:write\"".into(),
+            )
+            .into());
+        }
         Some(text) => Some(split_scopes(text)),
         None => None,
     };

@@ -138,8 +138,8 @@ impl Shared {
             req = req.header(HEADER_SESSION, session);
         }
         drop(state);
-        if let Some(token) = token {
-            req = req.header("authorization", token.expose());
+        if let Some(value) = token.and_then(sensitive_header) {
+            req = req.header("authorization", value);
         }
         req
     }
@@ -159,8 +159,9 @@ impl Shared {
             req = req.header(HEADER_SESSION, session);
         }
         drop(state);
-        if let Some(token) = self.spec.auth.as_ref().and_then(|a| a.authorization()) {
-            req = req.header("authorization", token.expose());
+        if let Some(value) = self.spec.auth.as_ref().and_then(|a| a.authorization()).and_then(|t| sensitive_header(&t))
+        {
+            req = req.header("authorization", value);
         }
         req
     }
@@ -378,6 +379,18 @@ impl Shared {
                     std::thread::sleep(DEFAULT_RETRY * failures as u32);
                 }
             }
+        }
+    }
+}
+
+/// The `Authorization` value, marked sensitive so the HTTP stack never logs it; `None` (and a
+/// warning) for a value no header can carry, which is then not sent at all.
+fn sensitive_header(token: &Secret<String>) -> Option<ureq::http::HeaderValue> {
+    match crate::providers::secret_header::sensitive(token.expose()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!("not sending the Authorization header: {e}");
+            None
         }
     }
 }

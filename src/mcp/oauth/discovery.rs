@@ -148,6 +148,7 @@ pub fn discover(wire: &dyn Wire, server: &Url, challenge: Option<&Challenge>) ->
     match metadata {
         Some((doc, at, prm_scopes)) => {
             let checked = check_server_metadata(doc, &at, &issuer, era, server)?;
+            let prm_scopes = prm_scopes.map(|s| super::valid_scopes(s.iter().map(String::as_str)));
             let mut scopes = challenge_scopes.or(prm_scopes.filter(|s| !s.is_empty()));
             if let (Some(scopes), Some(offered)) = (scopes.as_mut(), &checked.server_scopes)
                 && offered.iter().any(|s| s == OFFLINE_ACCESS)

@@ -47,13 +47,22 @@ pub fn judge(query: &str, expected: &Expected<'_>) -> Verdict {
     let mut code = None;
     let (mut state, mut iss, mut error, mut description) = (None, None, None, None);
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match k.as_ref() {
-            "code" => code = Some(Secret::new(v.into_owned())),
-            "state" => state = Some(v.into_owned()),
-            "iss" => iss = Some(v.into_owned()),
-            "error" => error = Some(v.into_owned()),
-            "error_description" => description = Some(v.into_owned()),
-            _ => {}
+        let slot = match k.as_ref() {
+            "code" => {
+                if code.replace(Secret::new(v.into_owned())).is_some() {
+                    return Verdict::NotOurs("the address has the code twice".into());
+                }
+                continue;
+            }
+            "state" => &mut state,
+            "iss" => &mut iss,
+            "error" => &mut error,
+            "error_description" => &mut description,
+            _ => continue,
+        };
+        // OAuth parameters appear once (RFC 6749 §3.1); a repeated one is a forgery.
+        if slot.replace(v.into_owned()).is_some() {
+            return Verdict::NotOurs(format!("the address has {k} twice"));
         }
     }
     match &state {
@@ -240,6 +249,10 @@ mod tests {
         assert!(matches!(judge("code=c&state=s123", &e), Verdict::Code(c) if c.expose() == "c"));
         assert!(matches!(judge("code=c&state=s124", &e), Verdict::NotOurs(_)));
         assert!(matches!(judge("code=c", &e), Verdict::NotOurs(_)));
+        // A repeated parameter is refused, whichever copy would match.
+        assert!(matches!(judge("code=c&state=x&state=s123", &e), Verdict::NotOurs(_)));
+        assert!(matches!(judge("code=c&state=s123&state=x", &e), Verdict::NotOurs(_)));
+        assert!(matches!(judge("code=c&code=d&state=s123", &e), Verdict::NotOurs(_)));
         assert!(matches!(judge("state=s123", &e), Verdict::Failed(_)));
         match judge("error=access_denied&error_description=no%1B[31m&state=s123", &e) {
             Verdict::Failed(err) => {

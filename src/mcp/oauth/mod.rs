@@ -113,12 +113,25 @@ pub(crate) fn join_scopes(scopes: &[String]) -> String {
     scopes.join(" ")
 }
 
-/// Scopes from a space-separated list, without empties or repeats, in order.
-pub(crate) fn split_scopes(text: &str) -> Vec<String> {
+/// RFC 6749 §3.3: a scope is visible ASCII but `"` and `\`. Anything else from a server is
+/// dropped, never sent on, stored or shown.
+pub fn is_scope(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+}
+
+/// Scopes from a space-separated list, without empties, repeats or malformed ones, in order.
+pub fn split_scopes(text: &str) -> Vec<String> {
+    valid_scopes(text.split_ascii_whitespace())
+}
+
+/// The well-formed scopes of a list, once each, in order.
+pub(crate) fn valid_scopes<'a>(list: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for s in text.split_ascii_whitespace() {
-        if !out.iter().any(|o| o == s) {
+    for s in list {
+        if is_scope(s) && !out.iter().any(|o| o == s) {
             out.push(s.to_string());
+        } else if !is_scope(s) {
+            tracing::debug!("ignored a malformed scope");
         }
     }
     out
@@ -143,6 +156,8 @@ mod tests {
     fn scopes_split_join_and_union_keep_order_without_repeats() {
         assert_eq!(split_scopes("  a b\ta  c "), vec!["a", "b", "c"]);
         assert!(split_scopes("   ").is_empty());
+        assert_eq!(split_scopes("ok a\u{b}b \"q\" back\\slash é files:read"), vec!["ok", "files:read"]);
+        assert!(is_scope("https://scopes.example/x.read") && !is_scope("") && !is_scope("a b"));
         let u = union_scopes(&split_scopes("a b"), &split_scopes("b c"));
         assert_eq!(join_scopes(&u), "a b c");
     }

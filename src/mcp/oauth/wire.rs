@@ -99,7 +99,9 @@ impl Wire for UreqWire {
         };
         let mut req = client.post(url.as_str()).header("accept", ACCEPT_JSON).header("content-type", content_type);
         if let Some(value) = authorization {
-            req = req.header("authorization", value.expose());
+            let value = crate::providers::secret_header::sensitive(value.expose())
+                .map_err(|e| OAuthError::Usage(format!("the client credentials cannot be sent: {e}")))?;
+            req = req.header("authorization", value);
         }
         let sent = req.send(&bytes[..]);
         self.finish(&client, url, sent)
