@@ -80,20 +80,26 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
-    /// Store a credential (a setup token or an API key), read from a prompt or stdin
+    /// Store a credential (a setup token or an API key), or sign in to an MCP server (--mcp)
     #[command(after_help = "Examples:
   pincer auth login --provider anthropic                 # menu: setup token or API key
   claude setup-token   # then paste the token into:
   pincer auth login --provider anthropic --setup-token
   printf '%s\\n' \"$KEY\" | pincer auth login -p anthropic --api-key
   printf '2\\n%s\\n' \"$KEY\" | pincer auth login -p anthropic   # the menu through a pipe
-  pincer auth login --provider openai --api-key")]
+  pincer auth login --provider openai --api-key
+  pincer auth login --mcp notes                          # OAuth sign-in in the browser
+  pincer auth login --mcp notes --no-browser             # print the address, paste the result back
+  pincer auth login --mcp notes --client-secret          # a pre-registered client's secret, hidden")]
     Login(LoginArgs),
-    /// Remove stored credentials (all providers unless --provider is given)
+    /// Remove stored credentials (all of them, MCP sign-ins too, unless --provider or --mcp is given)
     Logout {
         /// Only this provider's stored credential (environment variables are left alone)
-        #[arg(short, long, value_name = "NAME")]
+        #[arg(short, long, value_name = "NAME", conflicts_with = "mcp")]
         provider: Option<String>,
+        /// Only the sign-in to this MCP server (also revoked at its authorization server)
+        #[arg(long, value_name = "NAME")]
+        mcp: Option<String>,
     },
     /// Show each credential and, for Anthropic subscriptions, the 5-hour and 7-day usage
     Status(StatusArgs),
@@ -139,11 +145,11 @@ pub struct AgentArgs {
     pub show_prompt: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct LoginArgs {
     /// anthropic, openai, or a provider named in config.toml
-    #[arg(short, long, value_name = "NAME")]
-    pub provider: String,
+    #[arg(short, long, value_name = "NAME", required_unless_present = "mcp")]
+    pub provider: Option<String>,
     /// The credential is a setup token (from `claude setup-token`, sk-ant-oat01-…)
     #[arg(long, conflicts_with = "api_key")]
     pub setup_token: bool,
@@ -153,6 +159,20 @@ pub struct LoginArgs {
     /// Do not check an API key with the provider before saving it
     #[arg(long)]
     pub no_verify: bool,
+    /// Sign in to the MCP server [mcp.NAME] of config.toml (OAuth 2.1, in the browser)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["provider", "setup_token", "api_key", "no_verify"])]
+    pub mcp: Option<String>,
+    /// Print the sign-in address instead of opening a browser, and take the address the
+    /// browser was sent to, pasted back (for SSH sessions and headless machines)
+    #[arg(long, requires = "mcp")]
+    pub no_browser: bool,
+    /// Read the secret of the pre-registered client_id of [mcp.NAME] (hidden prompt or stdin);
+    /// it is kept in auth.json, never in config.toml
+    #[arg(long, requires = "mcp")]
+    pub client_secret: bool,
+    /// Ask for these scopes (space-separated) instead of those the server suggests
+    #[arg(long, value_name = "SCOPES", requires = "mcp")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Args)]

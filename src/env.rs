@@ -44,6 +44,9 @@ pub const HTTP_PROXY: &str = "HTTP_PROXY";
 pub const ALL_PROXY: &str = "ALL_PROXY";
 /// Hosts reached directly, without a proxy (`host`, `.domain`, `*`, comma-separated).
 pub const NO_PROXY: &str = "NO_PROXY";
+/// The program that opens web pages (MCP sign-in): `prog`, `prog --flag %s`, or several
+/// separated by `:`, tried in order. It is run directly, never through a shell.
+pub const BROWSER: &str = "BROWSER";
 /// The proxy variables in the order they are looked up, each upper-case and lower-case.
 pub const PROXY_VARS: &[(&str, &str)] =
     &[(HTTPS_PROXY, "https_proxy"), (HTTP_PROXY, "http_proxy"), (ALL_PROXY, "all_proxy"), (NO_PROXY, "no_proxy")];
@@ -66,6 +69,7 @@ pub const ALL: &[(&str, &str)] = &[
     (HTTPS_PROXY, "proxy for https:// requests (also https_proxy; ALL_PROXY as fallback)"),
     (HTTP_PROXY, "proxy for http:// requests (also http_proxy)"),
     (NO_PROXY, "hosts reached without a proxy, e.g. localhost,.internal.example"),
+    (BROWSER, "program that opens the MCP sign-in page (`prog`, `prog %s`, or several joined by :)"),
 ];
 
 /// A snapshot of the environment, taken once at start-up.
@@ -87,6 +91,7 @@ pub struct Env {
     pub http_proxy: Option<(&'static str, String)>,
     pub all_proxy: Option<(&'static str, String)>,
     pub no_proxy: Option<String>,
+    pub browser: Option<String>,
 }
 
 impl Env {
@@ -125,6 +130,7 @@ impl Env {
             http_proxy: http,
             all_proxy: all,
             no_proxy: no.map(|(_, v)| v),
+            browser: text(BROWSER),
         }
     }
 

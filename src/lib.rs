@@ -68,10 +68,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let timeouts = config.map(|c| c.timeouts()).unwrap_or_default();
     let ctx = Context { env, home, timeouts };
     match &cli.command {
-        Command::Auth(AuthCommand::Login(args)) => {
-            commands::auth_login::run(&ctx, args, &mut term::prompt::Input::stdin())
-        }
-        Command::Auth(AuthCommand::Logout { provider }) => commands::auth_logout::run(&ctx, provider.as_deref()),
+        Command::Auth(AuthCommand::Login(args)) => match &args.mcp {
+            Some(name) => commands::auth_mcp::login(&ctx, name, args, &mut term::prompt::Input::stdin()),
+            None => commands::auth_login::run(&ctx, args, &mut term::prompt::Input::stdin()),
+        },
+        Command::Auth(AuthCommand::Logout { mcp: Some(name), .. }) => commands::auth_mcp::logout(&ctx, name),
+        Command::Auth(AuthCommand::Logout { provider, .. }) => commands::auth_logout::run(&ctx, provider.as_deref()),
         Command::Auth(AuthCommand::Status(args)) => commands::auth_status::run(&ctx, args),
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Models { json } => commands::models::run(&ctx, *json),

@@ -248,7 +248,8 @@ fn http_refusals_carry_www_authenticate_and_modern_headers_are_sent() {
     assert_eq!(pincer(&sb, &["mcp", "add", "locked", "--url", &format!("{}/mcp", server.url)]).code, 0);
     let out = pincer(&sb, &["mcp", "call", "locked", "anything"]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("HTTP 401") && out.stderr.contains("resource_metadata="), "{}", out.stderr);
+    // The refusal reaches the sign-in layer, which names the command that signs in.
+    assert!(out.stderr.contains("HTTP 401") && out.stderr.contains("pincer auth login --mcp locked"), "{}", out.stderr);
     // The 401 is not mistaken for a legacy server: nothing but the probe was sent.
     let requests = server.requests();
     assert_eq!(requests.len(), 1, "{:?}", requests.iter().map(|r| r.json()).collect::<Vec<_>>());

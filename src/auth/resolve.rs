@@ -137,6 +137,7 @@ mod tests {
                 saved_at: Timestamp::UNIX_EPOCH,
                 expires_at: None,
                 account: None,
+                mcp: None,
                 unknown: Default::default(),
             },
         );

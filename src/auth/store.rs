@@ -50,6 +50,10 @@ pub struct StoredCredential {
     pub expires_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// An MCP server's sign-in (entries `mcp:NAME`, see `mcp::oauth::entry`). Older pincers
+    /// keep it as an unknown key: the rest of the entry is an ordinary OAuth credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<crate::mcp::oauth::entry::McpSignIn>,
     #[serde(flatten)]
     pub unknown: serde_json::Map<String, serde_json::Value>,
 }
@@ -232,6 +236,7 @@ mod tests {
             saved_at: "2026-11-28T10:00:00Z".parse().unwrap(),
             expires_at: None,
             account: None,
+            mcp: None,
             unknown: Default::default(),
         }
     }

@@ -792,24 +792,21 @@ mod tests {
 
     #[test]
     fn a_valid_history_is_sent_as_is() {
-        let h = vec![
-            user("q"),
-            assistant(vec![call("a")]),
-            ChatMessage { role: Role::User, content: vec![result("a", "r")] },
-        ];
+        let h =
+            [user("q"), assistant(vec![call("a")]), ChatMessage { role: Role::User, content: vec![result("a", "r")] }];
         assert_eq!(request_messages(h.iter()), h);
     }
 
     #[test]
     fn open_calls_get_interrupted_results_and_orphans_are_dropped() {
         // A crash after the call was stored: the next question follows an open call.
-        let h = vec![user("q"), assistant(vec![call("a"), call("b")]), user("next")];
+        let h = [user("q"), assistant(vec![call("a"), call("b")]), user("next")];
         let sent = request_messages(h.iter());
         assert_eq!(sent.len(), 3);
         assert_eq!(ids(&sent[2]), ["a", "b"]);
         assert!(matches!(sent[2].content.last(), Some(ContentBlock::Text { text, .. }) if text == "next"));
         // Results out of order, duplicated, or for a call that does not exist.
-        let h = vec![
+        let h = [
             user("q"),
             assistant(vec![ContentBlock::text("x"), call("a"), call("b")]),
             ChatMessage {
@@ -829,7 +826,7 @@ mod tests {
 
     #[test]
     fn same_role_messages_merge_and_empty_ones_vanish() {
-        let h = vec![
+        let h = [
             assistant(vec![ContentBlock::text("stray start")]),
             user("q"),
             assistant(vec![call("a")]),

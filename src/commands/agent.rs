@@ -380,7 +380,7 @@ fn login_now(ctx: &Context, can_ask: bool) -> anyhow::Result<ResolvedCredential>
     if answer != 0 {
         anyhow::bail!(missing);
     }
-    let args = LoginArgs { provider: ANTHROPIC.into(), setup_token: false, api_key: false, no_verify: false };
+    let args = LoginArgs { provider: Some(ANTHROPIC.into()), ..Default::default() };
     super::auth_login::run(ctx, &args, &mut input)?;
     resolve::resolve(ANTHROPIC, &ctx.env, &Store::in_home(&ctx.home).load()?).ok_or_else(|| anyhow::anyhow!(missing))
 }

@@ -28,7 +28,7 @@ note: Anthropic's terms restrict subscription (OAuth) tokens to Anthropic's own 
       from pincer with this token may be refused. An API key (`--api-key`) always works.";
 
 pub fn run(ctx: &Context, args: &LoginArgs, input: &mut Input) -> anyhow::Result<ExitCode> {
-    let provider = args.provider.trim().to_ascii_lowercase();
+    let provider = args.provider.as_deref().unwrap_or_default().trim().to_ascii_lowercase();
     let method = choose_method(ctx, &provider, args, input)?;
     let secret = read_secret(&provider, method, input)?;
 
@@ -59,6 +59,7 @@ pub fn run(ctx: &Context, args: &LoginArgs, input: &mut Input) -> anyhow::Result
             saved_at: Timestamp::now(),
             expires_at: None,
             account: None,
+            mcp: None,
             unknown: Default::default(),
         },
     );

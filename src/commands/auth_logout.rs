@@ -13,6 +13,8 @@ pub fn run(ctx: &Context, provider: Option<&str>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (mut file, guard) = store.lock()?;
+    // MCP sign-ins go too when everything goes; their servers are told after the save.
+    let mcp_sign_ins = if provider.is_none() { crate::mcp::oauth::entry::all(&file) } else { Vec::new() };
     let removed: Vec<String> = match provider.map(|p| p.trim().to_ascii_lowercase()) {
         Some(p) => file.credentials.remove(&p).map(|_| vec![p]).unwrap_or_default(),
         None => std::mem::take(&mut file.credentials).into_keys().collect(),
@@ -25,8 +27,12 @@ pub fn run(ctx: &Context, provider: Option<&str>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     store.save(&file, &guard)?;
+    drop(guard);
     for p in &removed {
         note(&format!("Removed the stored {p} credential from {}", store.path().display()));
+    }
+    for (name, sign_in) in &mcp_sign_ins {
+        super::auth_mcp::revoke(ctx, name, sign_in);
     }
     let env_still_set = [
         ("anthropic", crate::env::ANTHROPIC_API_KEY, ctx.env.anthropic_api_key.is_some()),

@@ -32,6 +32,10 @@ const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
 struct Report {
     version: u32,
     credentials: Vec<CredentialReport>,
+    /// MCP sign-ins (SPEC §11), when there are any (never with `--provider`). Left out when
+    /// empty, so the report of someone without MCP sign-ins is what it always was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mcp: Vec<super::auth_mcp::SignInReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,9 +62,10 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
 
     let providers: BTreeSet<String> = match &args.provider {
         Some(p) => BTreeSet::from([p.trim().to_ascii_lowercase()]),
-        None => {
-            [ANTHROPIC.to_string(), OPENAI.to_string()].into_iter().chain(file.credentials.keys().cloned()).collect()
-        }
+        None => [ANTHROPIC.to_string(), OPENAI.to_string()]
+            .into_iter()
+            .chain(file.credentials.keys().filter(|k| !k.starts_with(crate::mcp::oauth::entry::KEY_PREFIX)).cloned())
+            .collect(),
     };
     let now = Timestamp::now();
     let cache = UsageCache::in_home(&ctx.home);
@@ -81,12 +86,24 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             reports.push(credential_report(&cred, i == 0, now, usage));
         }
     }
-    let report = Report { version: JSON_VERSION, credentials: reports };
+    let mcp = if args.provider.is_some() { Vec::new() } else { super::auth_mcp::reports(&file, now) };
+    let report = Report { version: JSON_VERSION, credentials: reports, mcp };
 
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"
     } else {
-        render_human(&report, now, &TimeZone::system(), stdout_color(ctx.env.no_color))
+        let (tz, color) = (TimeZone::system(), stdout_color(ctx.env.no_color));
+        let mut text = render_human(&report, now, &tz, color);
+        if !report.mcp.is_empty() {
+            if report.credentials.is_empty() {
+                text.clear();
+            }
+            text.push_str(
+                super::auth_mcp::render(&report.mcp, now, &tz, color)
+                    .trim_start_matches(|c| c == '\n' && report.credentials.is_empty()),
+            );
+        }
+        text
     };
     crate::term::output::write_stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)

@@ -122,8 +122,9 @@ fn remove(ctx: &Context, name: &str) -> anyhow::Result<ExitCode> {
 fn manager(ctx: &Context, elicitor: Arc<dyn Elicitor>) -> anyhow::Result<McpManager> {
     let config = Config::load(&ctx.home)?;
     let workspace = std::env::current_dir().context("cannot read the current folder")?;
+    let auth = Some(super::auth_mcp::auth_lookup(ctx));
     let options =
-        ConnectOptions { workspace, elicitor, connect_timeout: ctx.timeouts.connect, auth: None, env: ctx.env.clone() };
+        ConnectOptions { workspace, elicitor, connect_timeout: ctx.timeouts.connect, auth, env: ctx.env.clone() };
     Ok(McpManager::new(mcp_config::servers(&config), options))
 }
 
@@ -211,6 +212,8 @@ fn start_one(ctx: &Context, name: &str, elicitor: Arc<dyn Elicitor>) -> anyhow::
         let reason = sanitize(status.reason.as_deref().unwrap_or("unknown")).into_owned();
         let hint = if status.state == "disabled" {
             format!("set enabled = true in [mcp.{name}]")
+        } else if reason.contains(&format!("pincer auth login --mcp {name}")) {
+            format!("sign in with `pincer auth login --mcp {name}`, then try again")
         } else {
             format!("PINCER_LOG=debug pincer mcp tools {name} shows the server's own log")
         };

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod auth_login;
 pub mod auth_logout;
+pub mod auth_mcp;
 pub mod auth_status;
 pub mod mcp;
 pub mod models;
@@ -111,7 +112,7 @@ pub fn agent_mcp_manager(ctx: &Context, config: &Config, workspace: &Path) -> cr
         workspace: workspace.to_path_buf(),
         elicitor,
         connect_timeout: ctx.timeouts.connect,
-        auth: None,
+        auth: Some(auth_mcp::auth_lookup(ctx)),
         env: ctx.env.clone(),
     };
     crate::mcp::McpManager::new(crate::mcp::config::servers(config), options)

@@ -46,13 +46,24 @@ pub enum McpError {
     /// The connection is gone (the process exited, the stream broke, garbage was sent).
     #[error("{0}")]
     Closed(String),
-    /// HTTP 401/403: the OAuth layer (SPEC §11) reads `www_authenticate` to sign in.
-    #[error("the server refused the request (HTTP {status}){}", www_authenticate.as_deref().map(|w| format!(": {}", sanitize(w))).unwrap_or_default())]
-    Unauthorized { status: u16, www_authenticate: Option<String> },
+    /// HTTP 401/403: the OAuth layer (SPEC §11) reads `www_authenticate` to sign in, and says
+    /// in `advice` what the person can do about it.
+    #[error("{}", unauthorized_text(*status, www_authenticate.as_deref(), advice.as_deref()))]
+    Unauthorized { status: u16, www_authenticate: Option<String>, advice: Option<String> },
     #[error("{0}")]
     Transport(String),
     #[error("{0}")]
     Protocol(String),
+}
+
+/// A refusal for people: the advice when there is one (it knows more than the header), else
+/// the header as the server sent it.
+fn unauthorized_text(status: u16, www_authenticate: Option<&str>, advice: Option<&str>) -> String {
+    match (advice, www_authenticate) {
+        (Some(advice), _) => format!("{} (HTTP {status})", sanitize(advice)),
+        (None, Some(w)) => format!("the server refused the request (HTTP {status}): {}", sanitize(w)),
+        (None, None) => format!("the server refused the request (HTTP {status})"),
+    }
 }
 
 /// `2 s`, `0.5 s`: a timeout as people set it.
@@ -68,6 +79,7 @@ pub(crate) enum Failure {
     Unauthorized {
         status: u16,
         www_authenticate: Option<String>,
+        advice: Option<String>,
     },
     /// An HTTP error status without a JSON-RPC body.
     Http {
@@ -763,7 +775,9 @@ fn failure_error(method: &str, f: Failure, inbox: &Inbox) -> McpError {
         Failure::Rpc(error) => {
             McpError::Rpc { method: method.to_string(), error: RpcError { message: quote(&error.message), ..error } }
         }
-        Failure::Unauthorized { status, www_authenticate } => McpError::Unauthorized { status, www_authenticate },
+        Failure::Unauthorized { status, www_authenticate, advice } => {
+            McpError::Unauthorized { status, www_authenticate, advice }
+        }
         Failure::Http { status, body } => {
             if (400..500).contains(&status) && method == "server/discover" {
                 return McpError::Transport(format!("{LEGACY_HTTP_STATUS} {status}"));

@@ -18,6 +18,12 @@ pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 pub const MAX_NAME_LEN: usize = 32;
 /// Separates the parts of a tool name, so it may not appear inside a server name.
 pub const NAME_SEPARATOR: &str = "__";
+/// A pre-registered OAuth client of an HTTP server (SPEC §11).
+pub const KEY_CLIENT_ID: &str = "client_id";
+/// The https URL of a Client ID Metadata Document to sign in as, where servers accept one.
+pub const KEY_CLIENT_METADATA_URL: &str = "client_metadata_url";
+/// Refused in config.toml: a client secret lives in auth.json.
+pub const KEY_CLIENT_SECRET: &str = "client_secret";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TransportConfig {
@@ -99,6 +105,11 @@ fn parse_entry(name: &str, item: &Item) -> Result<ServerConfig, BadEntry> {
             if !secret.is_empty() {
                 return Err(bad("headers hold an Authorization header: secrets do not belong in config.toml".into()));
             }
+            if t.contains_key(KEY_CLIENT_SECRET) {
+                return Err(bad(format!(
+                    "has a {KEY_CLIENT_SECRET}: secrets do not belong in config.toml; remove it and give it once with `pincer auth login --mcp {name} --client-secret`"
+                )));
+            }
             TransportConfig::Http { url, headers }
         }
     };
@@ -172,6 +183,39 @@ pub fn add(config: &mut Config, name: &str, transport: &TransportConfig) -> Resu
 /// Removes `[mcp.NAME]`; false when there was none.
 pub fn remove(config: &mut Config, name: &str) -> bool {
     config.document_mut().get_mut(KEY_MCP).and_then(Item::as_table_like_mut).is_some_and(|t| t.remove(name).is_some())
+}
+
+/// The sign-in keys of `[mcp.NAME]`: who pincer is to the server's authorization server.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignInConfig {
+    pub client_id: Option<String>,
+    pub client_metadata_url: Option<String>,
+}
+
+/// The sign-in keys of `[mcp.NAME]`; an unusable value is reported with what to write instead.
+pub fn sign_in_config(config: &Config, name: &str) -> Result<SignInConfig, String> {
+    let table = config
+        .document()
+        .get(KEY_MCP)
+        .and_then(Item::as_table_like)
+        .and_then(|t| t.get(name))
+        .and_then(Item::as_table_like);
+    let Some(t) = table else { return Ok(SignInConfig::default()) };
+    let text = |k: &str| -> Result<Option<String>, String> {
+        match t.get(k) {
+            None => Ok(None),
+            Some(v) => match v.as_str().map(str::trim) {
+                Some(s) if !s.is_empty() => Ok(Some(s.to_string())),
+                _ => Err(format!("[mcp.{name}] {k} must be a non-empty string")),
+            },
+        }
+    };
+    let client_id = text(KEY_CLIENT_ID)?;
+    let client_metadata_url = text(KEY_CLIENT_METADATA_URL)?;
+    if let Some(url) = &client_metadata_url {
+        crate::mcp::oauth::registration::check_metadata_url(url).map_err(|e| format!("[mcp.{name}] {e}"))?;
+    }
+    Ok(SignInConfig { client_id, client_metadata_url })
 }
 
 #[cfg(test)]
@@ -252,5 +296,25 @@ mod tests {
         assert!(!remove(&mut c, "new"));
         assert!(c.to_text().contains("# old one"));
         assert!(validate_name("a__b").is_err() && validate_name("").is_err() && validate_name("ok-1_x").is_ok());
+    }
+
+    #[test]
+    fn sign_in_keys_are_read_and_a_client_secret_is_refused() {
+        let c = config(
+            "[mcp.a]\nurl = \"https://a.example/mcp\"\nclient_id = \" cid \"\n\
+             [mcp.b]\nurl = \"https://b.example/mcp\"\nclient_metadata_url = \"https://me.example/pincer.json\"\n\
+             [mcp.c]\nurl = \"https://c.example/mcp\"\nclient_secret = \"s\"\n\
+             [mcp.d]\nurl = \"https://d.example/mcp\"\nclient_metadata_url = \"http://me.example/x.json\"\nclient_id = 5\n",
+        );
+        assert_eq!(sign_in_config(&c, "a").unwrap().client_id.as_deref(), Some("cid"));
+        assert_eq!(
+            sign_in_config(&c, "b").unwrap().client_metadata_url.as_deref(),
+            Some("https://me.example/pincer.json")
+        );
+        assert_eq!(sign_in_config(&c, "missing").unwrap(), SignInConfig::default());
+        assert!(sign_in_config(&c, "d").unwrap_err().contains("client_id must be"));
+        let all = servers(&c);
+        let bad = all[2].as_ref().unwrap_err();
+        assert!(bad.reason.contains("client_secret") && bad.reason.contains("--client-secret"), "{bad:?}");
     }
 }

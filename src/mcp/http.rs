@@ -42,10 +42,30 @@ const MAX_RESUMES: usize = 5;
 const LISTEN_WAIT: Duration = Duration::from_secs(2);
 const READ_CHUNK: usize = 8 * 1024;
 
+/// The longest run of refusals one message lives through: a refresh, a step-up, and one more
+/// try with what they gave. The provider bounds its own sign-ins as well.
+const MAX_AUTH_ROUNDS: usize = 3;
+
 /// Supplies the `Authorization` header for a server (OAuth tokens, SPEC §11).
 pub trait AuthProvider: Send + Sync {
     /// The header's whole value (`Bearer …`), or `None` to send none.
     fn authorization(&self) -> Option<Secret<String>>;
+
+    /// The server refused a request sent with `sent` (HTTP 401 or 403): whether sending it
+    /// again (with a renewed token) may help, or what the person should do.
+    fn refused(&self, sent: Option<&Secret<String>>, status: u16, www_authenticate: Option<&str>) -> Retry {
+        let _ = (sent, status, www_authenticate);
+        Retry::No { advice: None }
+    }
+}
+
+/// An [`AuthProvider`]'s answer to a refusal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Retry {
+    /// Send the request again: the header has changed.
+    Yes,
+    /// Give up; `advice` says what to do (`run pincer auth login --mcp NAME`).
+    No { advice: Option<String> },
 }
 
 pub struct HttpSpec {
@@ -104,6 +124,7 @@ impl Shared {
     fn common_headers(
         &self,
         req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        token: Option<&Secret<String>>,
     ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         let mut req = req;
         for (k, v) in &self.spec.headers {
@@ -117,8 +138,8 @@ impl Shared {
             req = req.header(HEADER_SESSION, session);
         }
         drop(state);
-        if let Some(token) = self.spec.auth.as_ref().and_then(|a| a.authorization()) {
-            req = req.header("authorization", token.expose());
+        if let Some(value) = token.and_then(sensitive_header) {
+            req = req.header("authorization", value);
         }
         req
     }
@@ -138,23 +159,45 @@ impl Shared {
             req = req.header(HEADER_SESSION, session);
         }
         drop(state);
-        if let Some(token) = self.spec.auth.as_ref().and_then(|a| a.authorization()) {
-            req = req.header("authorization", token.expose());
+        if let Some(value) = self.spec.auth.as_ref().and_then(|a| a.authorization()).and_then(|t| sensitive_header(&t))
+        {
+            req = req.header("authorization", value);
         }
         req
     }
 
+    /// POSTs one message. A refusal goes to the [`AuthProvider`], which may renew the token
+    /// (a refresh, a step-up sign-in) and have the message sent again.
     fn post(&self, out: &Outgoing) -> Result<Answer, Failure> {
-        let mut req = self
-            .common_headers(self.agent.post(&self.spec.url))
-            .header("accept", ACCEPT_POST)
-            .header("content-type", CONTENT_JSON);
-        for (k, v) in &out.headers {
-            req = req.header(k, v);
-        }
         let body = out.message.to_string();
-        let response = req.send(body.as_bytes()).map_err(|e| transport_failure(&e))?;
-        self.read_answer(response, out.id)
+        let mut round = 0;
+        loop {
+            let token = self.spec.auth.as_ref().and_then(|a| a.authorization());
+            let mut req = self
+                .common_headers(self.agent.post(&self.spec.url), token.as_ref())
+                .header("accept", ACCEPT_POST)
+                .header("content-type", CONTENT_JSON);
+            for (k, v) in &out.headers {
+                req = req.header(k, v);
+            }
+            let response = req.send(body.as_bytes()).map_err(|e| transport_failure(&e))?;
+            match self.read_answer(response, out.id) {
+                Err(Failure::Unauthorized { status, www_authenticate, .. }) => {
+                    round += 1;
+                    let retry = match &self.spec.auth {
+                        Some(auth) if round < MAX_AUTH_ROUNDS => {
+                            auth.refused(token.as_ref(), status, www_authenticate.as_deref())
+                        }
+                        _ => Retry::No { advice: None },
+                    };
+                    match retry {
+                        Retry::Yes => continue,
+                        Retry::No { advice } => return Err(Failure::Unauthorized { status, www_authenticate, advice }),
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 
     /// GET: the server's own stream (`last_event_id` empty) or the resumption of one.
@@ -192,7 +235,11 @@ impl Shared {
             }
         }
         if status == 401 || status == 403 {
-            return Err(Failure::Unauthorized { status, www_authenticate: header(HEADER_WWW_AUTHENTICATE) });
+            return Err(Failure::Unauthorized {
+                status,
+                www_authenticate: header(HEADER_WWW_AUTHENTICATE),
+                advice: None,
+            });
         }
         let content_type = header("content-type").unwrap_or_default().to_ascii_lowercase();
         if status == 202 || status == 204 {
@@ -332,6 +379,18 @@ impl Shared {
                     std::thread::sleep(DEFAULT_RETRY * failures as u32);
                 }
             }
+        }
+    }
+}
+
+/// The `Authorization` value, marked sensitive so the HTTP stack never logs it; `None` (and a
+/// warning) for a value no header can carry, which is then not sent at all.
+fn sensitive_header(token: &Secret<String>) -> Option<ureq::http::HeaderValue> {
+    match crate::providers::secret_header::sensitive(token.expose()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!("not sending the Authorization header: {e}");
+            None
         }
     }
 }

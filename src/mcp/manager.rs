@@ -28,8 +28,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 /// still ends at its own deadline.
 const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Gives the `Authorization` provider for a server by name (SPEC §11 plugs in here).
-pub type AuthLookup = dyn Fn(&str) -> Option<Arc<dyn AuthProvider>> + Send + Sync;
+/// Gives the `Authorization` provider for a server by name and URL (SPEC §11 plugs in here).
+pub type AuthLookup = dyn Fn(&str, &str) -> Option<Arc<dyn AuthProvider>> + Send + Sync;
 
 /// What every connection shares.
 #[derive(Clone)]
@@ -65,7 +65,7 @@ pub fn connect(server: &ServerConfig, opts: &ConnectOptions) -> Result<Client, M
             let timeouts = crate::http::Timeouts { connect: opts.connect_timeout, read: STREAM_READ_TIMEOUT };
             let agent =
                 crate::http::client(&opts.env, timeouts, url).map_err(|e| McpError::Transport(format!("{e:#}")))?;
-            let auth = opts.auth.as_ref().and_then(|lookup| lookup(&server.name));
+            let auth = opts.auth.as_ref().and_then(|lookup| lookup(&server.name, url));
             let spec = HttpSpec { url: url.clone(), headers: headers.clone(), auth };
             (Arc::new(HttpTransport::new(spec, agent, Arc::clone(&inbox))), true)
         }

@@ -5,7 +5,8 @@
 //! revisions 2025-11-25, 2025-06-18 and 2025-03-26), [`stdio`] and [`http`] move messages,
 //! [`client`] matches answers to requests and answers the server's own questions,
 //! [`manager`] starts servers in parallel and offers their tools as [`tool::McpTool`]s, whose
-//! results [`content`] maps. [`elicit`] is how a server's questions reach a person.
+//! results [`content`] maps. [`elicit`] is how a server's questions reach a person. [`oauth`]
+//! signs in to remote servers (SPEC §11) and supplies their `Authorization` header.
 
 pub mod client;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod elicit;
 pub mod http;
 pub mod jsonrpc;
 pub mod manager;
+pub mod oauth;
 pub mod protocol;
 pub mod stdio;
 pub mod tool;
