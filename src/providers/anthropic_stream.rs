@@ -1420,6 +1420,32 @@ data: {"type": "message_stop"}
         assert!(message.tool_input_errors[0].1.contains("not valid JSON"));
     }
 
+    /// llama.cpp's `/v1/messages` starts a tool block without `input`: still a tool call.
+    #[test]
+    fn a_tool_block_without_input_is_still_a_tool_call() {
+        let events = [
+            START,
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t1","name":"list_dir"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \".\"}"}}"#,
+            ),
+            STOP_0,
+            END_TURN,
+            MESSAGE_STOP_EVENT,
+        ];
+        let message = message(&stream(&events));
+        assert_eq!(
+            message.content,
+            [ContentBlock::ToolUse { id: "t1".into(), name: "list_dir".into(), input: json!({"path": "."}) }]
+        );
+        let no_arguments = stream(&[START, events[1], STOP_0, END_TURN, MESSAGE_STOP_EVENT]);
+        assert_eq!(tool_input(&no_arguments), json!({}));
+    }
+
     #[test]
     fn escaped_text_deltas_are_decoded() {
         let escaped = stream(&[
