@@ -80,6 +80,8 @@ fn the_home_is_out_of_reach_of_every_tool_even_with_yolo() {
             ("read_file", json!({"path": format!("/proc/self/root{h}/auth.json")})),
             ("read_file", json!({"path": "/proc/self/environ"})),
             ("read_file", json!({"path": "/proc/thread-self/environ"})),
+            // Spelled through pincer's own /proc entry, refused even where it leads somewhere safe.
+            ("list_dir", json!({"path": "/proc/self/cwd"})),
             ("read_file", json!({"path": format!("{h}/sessions/old.jsonl"), "offset": 1})),
             ("list_dir", json!({"path": h})),
             ("list_dir", json!({"path": "link"})),
