@@ -507,6 +507,7 @@ fn escape_sequences_from_tools_and_the_model_reach_the_terminal_sanitised() {
     assert!(out.stderr.contains("✗ missing\\u{1b}[2J\\u{1b}]0;T\\u{7}.txt does not exist"), "{}", out.stderr);
     assert!(out.stderr.contains("refused write_file new\\u{1b}[2J.txt"), "the refusal notice: {}", out.stderr);
     assert!(out.stdout.contains("all ^[[2J done ^[]0;T^G"), "{}", out.stdout);
+    assert!(!agent.ws("new\x1b[2J.txt").exists(), "the refused write happened");
     // The model itself gets the bytes as they are (it is not a terminal).
     let seen = agent.seen(1);
     assert!(seen[0].text.contains("\x1b]0;PWNED-TITLE\x07"), "{:?}", seen[0].text);
