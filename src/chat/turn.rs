@@ -482,6 +482,13 @@ impl Turn<'_> {
         if batch.is_empty() {
             return;
         }
+        // Reads wait in the batch while a later call is asked about; Ctrl-C there means none runs.
+        if self.cancel.is_cancelled() {
+            for i in batch {
+                results[i] = Some(ToolOutput::error(CANCELLED_BY_USER));
+            }
+            return;
+        }
         let displays: Vec<String> = batch
             .iter()
             .map(|&i| workbench.registry.get(&calls[i].1).map(|t| t.display(&calls[i].2)).unwrap_or_default())

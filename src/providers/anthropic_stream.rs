@@ -54,6 +54,8 @@ const CITATIONS_DELTA: &str = "citations_delta";
 /// The JSON key that carries a content block's type, and a tool block's arguments.
 const TYPE_KEY: &str = "type";
 const INPUT_KEY: &str = "input";
+/// What the model is told when its call's arguments are valid JSON but not an object.
+const NOT_AN_OBJECT: &str = "the arguments were not a JSON object; the call was not run";
 
 /// Why a stream could not be turned into a message.
 #[derive(Debug, thiserror::Error)]
@@ -297,16 +299,30 @@ fn takes_tool_input(content: &ContentBlock) -> bool {
 fn close(block: &mut Block, index: usize, cut_off: bool) -> Result<(), StreamError> {
     block.open = false;
     let Some(json) = block.tool_json.take() else {
+        // No deltas: the input is what the block started with.
+        if let ContentBlock::ToolUse { input, .. } = &mut block.content
+            && !input.is_object()
+        {
+            *input = Value::Object(serde_json::Map::new());
+            block.problem = Some(NOT_AN_OBJECT.to_string());
+        }
         return Ok(());
     };
+    let is_tool_use = matches!(block.content, ContentBlock::ToolUse { .. });
     let input = if json.trim().is_empty() {
         Value::Object(serde_json::Map::new())
     } else {
-        match serde_json::from_str(&json) {
+        match serde_json::from_str::<Value>(&json) {
+            // The API takes a call back only with an object as its input: kept as `{}` and
+            // answered with an error, like arguments that do not parse.
+            Ok(input) if is_tool_use && !input.is_object() => {
+                block.problem = Some(NOT_AN_OBJECT.to_string());
+                Value::Object(serde_json::Map::new())
+            }
             Ok(input) => input,
             // A client tool call with broken arguments is the model's mistake, not the stream's:
             // it is kept (with `{}`) and answered with an error, so the model can try again.
-            Err(source) if matches!(block.content, ContentBlock::ToolUse { .. }) => {
+            Err(source) if is_tool_use => {
                 block.problem = Some(if cut_off {
                     "the arguments were cut off before they were complete (the answer hit max_tokens); the call was not run".to_string()
                 } else {
@@ -1418,6 +1434,56 @@ data: {"type": "message_stop"}
         assert_eq!(tool_input(&tool_stream(&[])), json!({}));
         let message = replay(&tool_stream(&["{\"a\": "])).1.unwrap();
         assert!(message.tool_input_errors[0].1.contains("not valid JSON"));
+    }
+
+    /// llama.cpp's `/v1/messages` starts a tool block without `input`: still a tool call.
+    #[test]
+    fn a_tool_block_without_input_is_still_a_tool_call() {
+        let events = [
+            START,
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t1","name":"list_dir"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \".\"}"}}"#,
+            ),
+            STOP_0,
+            END_TURN,
+            MESSAGE_STOP_EVENT,
+        ];
+        let message = message(&stream(&events));
+        assert_eq!(
+            message.content,
+            [ContentBlock::ToolUse { id: "t1".into(), name: "list_dir".into(), input: json!({"path": "."}) }]
+        );
+        let no_arguments = stream(&[START, events[1], STOP_0, END_TURN, MESSAGE_STOP_EVENT]);
+        assert_eq!(tool_input(&no_arguments), json!({}));
+    }
+
+    /// Valid JSON that is not an object is the model's mistake too: `{}` is kept (the API takes
+    /// nothing else back as a call's input) and the call is answered with an error.
+    #[test]
+    fn tool_arguments_that_are_not_an_object_are_a_problem_of_that_call() {
+        let started_with_a_string = stream(&[
+            START,
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"f","input":"x"}}"#,
+            ),
+            STOP_0,
+            END_TURN,
+            MESSAGE_STOP_EVENT,
+        ]);
+        assert_eq!(tool_input(&started_with_a_string), json!({}));
+        assert_eq!(replay(&started_with_a_string).1.unwrap().tool_input_errors.len(), 1);
+        for partial in ["[1, 2]", "\"a.txt\"", "3", "null"] {
+            let message = replay(&tool_stream(&[partial])).1.unwrap();
+            assert_eq!(tool_input(&tool_stream(&[partial])), json!({}), "{partial}");
+            assert_eq!(message.tool_input_errors.len(), 1, "{partial}");
+            assert!(message.tool_input_errors[0].1.contains("not a JSON object"), "{:?}", message.tool_input_errors);
+        }
     }
 
     #[test]

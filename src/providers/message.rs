@@ -61,6 +61,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
 /// What the terminal needs to know as the answer streams in. Text borrows from the parser's
 /// buffer when it can, so the common delta costs no allocation; [`StreamEvent::into_owned`]
 /// detaches an event from it.
@@ -140,6 +144,9 @@ pub enum ContentBlock {
     ToolUse {
         id: String,
         name: String,
+        /// llama.cpp's `/v1/messages` starts a tool block without `input` (Anthropic sends `{}`);
+        /// the arguments follow as `input_json_delta`s either way.
+        #[serde(default = "empty_object")]
         input: Value,
     },
     /// The answer to one `tool_use`, sent back in the next user message. `content` holds text
