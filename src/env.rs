@@ -47,6 +47,8 @@ pub const NO_PROXY: &str = "NO_PROXY";
 /// The proxy variables in the order they are looked up, each upper-case and lower-case.
 pub const PROXY_VARS: &[(&str, &str)] =
     &[(HTTPS_PROXY, "https_proxy"), (HTTP_PROXY, "http_proxy"), (ALL_PROXY, "all_proxy"), (NO_PROXY, "no_proxy")];
+/// Where programs are looked up (the `claude` of the `claude-code` provider).
+pub const PATH: &str = "PATH";
 /// The user's home on Windows, where `HOME` is usually unset.
 pub const USERPROFILE: &str = "USERPROFILE";
 
@@ -87,6 +89,8 @@ pub struct Env {
     pub http_proxy: Option<(&'static str, String)>,
     pub all_proxy: Option<(&'static str, String)>,
     pub no_proxy: Option<String>,
+    /// `PATH`, as it is.
+    pub path: Option<OsString>,
 }
 
 impl Env {
@@ -125,6 +129,7 @@ impl Env {
             http_proxy: http,
             all_proxy: all,
             no_proxy: no.map(|(_, v)| v),
+            path: lookup(PATH).filter(|v| !v.is_empty()),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod anthropic_stream;
 pub mod api_error;
 pub mod base_url;
 pub mod chat;
+pub mod claude_code;
 pub mod explain;
 pub mod message;
 pub mod model_id;
