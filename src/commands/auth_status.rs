@@ -17,6 +17,7 @@ use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential, Source};
 use crate::auth::store::Store;
 use crate::cli::StatusArgs;
 use crate::config::Config;
+use crate::providers::claude_code::{self, install::Installation};
 use crate::term::style::{BOLD, DIM, YELLOW, paint, stdout_color};
 use crate::usage::cache::UsageCache;
 use crate::usage::status::{self, Remote, UsageReport};
@@ -32,6 +33,10 @@ const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
 struct Report {
     version: u32,
     credentials: Vec<CredentialReport>,
+    /// Whether Claude Code (the `claude-code` provider, which uses its own login) is installed;
+    /// left out when `--provider` names another provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claude_code: Option<Installation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,7 +86,13 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             reports.push(credential_report(&cred, i == 0, now, usage));
         }
     }
-    let report = Report { version: JSON_VERSION, credentials: reports };
+    // Local and quick (`claude --version`): no network, no credential read.
+    let claude_code = args
+        .provider
+        .as_deref()
+        .is_none_or(|p| p.trim().eq_ignore_ascii_case(claude_code::PROVIDER))
+        .then(|| Installation::check(config.as_ref(), &ctx.env));
+    let report = Report { version: JSON_VERSION, credentials: reports, claude_code };
 
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"
@@ -145,6 +156,18 @@ fn credential_report(
 }
 
 fn render_human(report: &Report, now: Timestamp, tz: &TimeZone, color: bool) -> String {
+    let mut out = render_credentials(report, now, tz, color);
+    if let Some(installation) = &report.claude_code {
+        out.push('\n');
+        out.push_str(&format!("{}  {}\n", paint(claude_code::PROVIDER, BOLD, color), installation.describe()));
+        if installation.installed {
+            out.push_str("  login    Claude Code's own (pincer sends it no credential)\n");
+        }
+    }
+    out
+}
+
+fn render_credentials(report: &Report, now: Timestamp, tz: &TimeZone, color: bool) -> String {
     if report.credentials.is_empty() {
         return "No credentials.\nLog in with: pincer auth login --provider anthropic\n".to_string();
     }

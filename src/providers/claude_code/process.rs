@@ -1,6 +1,11 @@
 //! The `claude` process of one turn: started in a process group of its own (so the terminal's
 //! Ctrl-C reaches pincer, which decides), with pincer's environment minus every credential, read
 //! without blocking past a poll interval, and stopped group and all — never left running.
+//!
+//! Stopping is SIGTERM first: Claude Code then stops the commands its tools run (they live in
+//! sessions of their own, outside its group) and saves its session, which takes it a second or
+//! three. One that has not exited by then is killed with everything it started: its group, and
+//! every descendant found under it in `/proc`.
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
@@ -10,8 +15,9 @@ use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// After SIGTERM (Claude Code saves its session then), how long before SIGKILL.
-pub const TERM_GRACE: Duration = Duration::from_millis(1500);
+/// After SIGTERM (Claude Code stops its tools and saves its session), how long before SIGKILL:
+/// measured at 1.5 s waiting on the API and 2.5–3 s with a command running, on a busy machine.
+pub const TERM_GRACE: Duration = Duration::from_secs(4);
 /// The last bytes of stderr kept for an error message.
 const STDERR_TAIL_BYTES: usize = 4 * 1024;
 const EXIT_POLL: Duration = Duration::from_millis(10);
@@ -52,11 +58,11 @@ impl Running {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe; it only sets this child's parent-death signal, so
-        // the program dies with the thread that runs the turn even if pincer is killed.
+        // SAFETY: prctl is async-signal-safe; it only sets this child's parent-death signal: if
+        // pincer is killed, Claude Code is told to stop (SIGTERM: its tools stop with it).
         unsafe {
             cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
                 Ok(())
             });
         }
@@ -171,11 +177,15 @@ impl Running {
     /// Stops the program and everything in its group: SIGTERM (it saves its session), then
     /// SIGKILL after [`TERM_GRACE`]; reaped before returning.
     pub fn stop(&mut self) -> ExitStatus {
+        self.stop_within(TERM_GRACE)
+    }
+
+    fn stop_within(&mut self, grace: Duration) -> ExitStatus {
         if let Some(status) = self.status {
             return status;
         }
         self.signal_group(libc::SIGTERM);
-        let deadline = Instant::now() + TERM_GRACE;
+        let deadline = Instant::now() + grace;
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => break Some(status),
@@ -183,6 +193,13 @@ impl Running {
                 _ => break None,
             }
         };
+        if status.is_none() {
+            // Still running: what it started goes first, while it can still be found under it.
+            for pid in descendants(self.child.id()) {
+                // SAFETY: a signal to a process found under our unreaped child a moment ago.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
         self.signal_group(libc::SIGKILL);
         let status = match status {
             Some(status) => status,
@@ -200,9 +217,91 @@ impl Running {
     }
 }
 
+/// Every process under `pid` (children, their children, …), from `/proc/PID/task/TID/children`.
+fn descendants(pid: u32) -> Vec<libc::pid_t> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(parent) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else { continue };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+                if let Ok(id) = libc::pid_t::try_from(child)
+                    && !found.contains(&id)
+                {
+                    found.push(id);
+                    queue.push(child);
+                }
+            }
+        }
+    }
+    found
+}
+
 impl Drop for Running {
     /// Whatever path a turn leaves by — an error, a panic, a dropped reader — nothing stays running.
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alive(pid: libc::pid_t) -> bool {
+        // A zombie still answers signal 0: read its state instead.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|s| s != "Z")
+    }
+
+    #[test]
+    fn a_program_that_ignores_sigterm_is_killed_with_what_it_started_elsewhere() {
+        // Ignores SIGTERM, and starts a command in a session of its own (as Claude Code's tools are).
+        let script = "trap '' TERM; setsid sleep 300 & echo $!; while :; do sleep 0.05; done";
+        let mut running =
+            Running::start(Path::new("/bin/sh"), &["-c".into(), script.into()], Path::new("/"), Vec::new()).unwrap();
+        let mut buf = [0u8; 64];
+        let started = Instant::now();
+        let pid: libc::pid_t = loop {
+            if let Output::Stdout(n) = running.read(&mut buf, Duration::from_millis(100)).unwrap() {
+                break String::from_utf8_lossy(&buf[..n]).trim().parse().unwrap();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "the script never started its command");
+        };
+        let leader = running.child.id() as libc::pid_t;
+        assert!(alive(pid) && alive(leader));
+        let stopping = Instant::now();
+        running.stop_within(Duration::from_millis(200));
+        assert!(stopping.elapsed() < Duration::from_secs(3), "{:?}", stopping.elapsed());
+        assert!(!alive(leader), "the program outlived stop");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(pid), "what it started in another session outlived stop");
+    }
+
+    #[test]
+    fn output_input_and_stderr_go_where_they_should() {
+        let mut running = Running::start(
+            Path::new("/bin/sh"),
+            &["-c".into(), "cat; echo oops >&2; exit 3".into()],
+            Path::new("/"),
+            b"line one\n".to_vec(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            match running.read(&mut buf, Duration::from_secs(5)).unwrap() {
+                Output::Stdout(n) => out.extend_from_slice(&buf[..n]),
+                Output::Idle => {}
+                Output::End => break,
+            }
+        }
+        assert_eq!(out, b"line one\n");
+        assert_eq!(running.wait(Duration::from_secs(5)).code(), Some(3));
+        assert_eq!(running.stderr_tail(), "oops");
     }
 }
