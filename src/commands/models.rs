@@ -150,7 +150,8 @@ fn credential_report(c: &crate::auth::resolve::ResolvedCredential) -> Credential
 }
 
 fn render(report: &Report) -> String {
-    let claude_code = format!("{} (`--model claude-code/sonnet` runs it)\n", report.claude_code.describe());
+    let runs_it = if report.claude_code.installed { " (`--model claude-code/sonnet` runs it)" } else { "" };
+    let claude_code = format!("claude-code: {}{runs_it}\n", report.claude_code.describe());
     if report.models.is_empty() {
         return "No models configured in config.toml.\nBuilt-in: sonnet, opus, haiku (Anthropic); any provider/model-id works with --model.\n"
             .to_string()

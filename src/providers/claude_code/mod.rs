@@ -51,6 +51,7 @@ const HEADLESS_FLAGS: &[&str] = &[
     "--verbose",
     "--include-partial-messages",
 ];
+/// Given as `--flag=value`: a value that starts with `-` (a model name, a system prompt) stays a value.
 const MODEL_FLAG: &str = "--model";
 const RESUME_FLAG: &str = "--resume";
 const SYSTEM_FLAG: &str = "--append-system-prompt";
@@ -110,6 +111,12 @@ impl ClaudeCode {
     /// `program` as found ([`install::locate`]), the person's `args`, the workspace Claude Code
     /// works in, and the link file of a `--session` (none: the session lives as long as pincer).
     pub fn new(program: PathBuf, args: Vec<String>, workspace: PathBuf, link: Option<PathBuf>) -> anyhow::Result<Self> {
+        if let Some(kind) = args.iter().find_map(|a| crate::secret_scan::find_credential(a)) {
+            return Err(crate::exit::UsageError(format!(
+                "`args` of [providers.claude-code] holds what looks like {kind}; arguments are visible to every user of this machine, so it is not used\nhint: give Claude Code its credential its own way (`claude` then /login, or an apiKeyHelper in ~/.claude/settings.json), and remove it from config.toml"
+            ))
+            .into());
+        }
         Ok(ClaudeCode { program, args, workspace, link: Arc::new(Mutex::new(Link::load(link)?)) })
     }
 
@@ -148,13 +155,13 @@ impl ClaudeCode {
         let mut args = self.args.clone();
         args.extend(HEADLESS_FLAGS.iter().map(|f| f.to_string()));
         if !request.model.is_empty() && request.model != DEFAULT_MODEL {
-            args.extend([MODEL_FLAG.to_string(), request.model.to_string()]);
+            args.push(format!("{MODEL_FLAG}={}", request.model));
         }
         if let Some(id) = resume {
-            args.extend([RESUME_FLAG.to_string(), id.to_string()]);
+            args.push(format!("{RESUME_FLAG}={id}"));
         }
         if let Some(system) = request.system.filter(|s| !s.trim().is_empty()) {
-            args.extend([SYSTEM_FLAG.to_string(), system.to_string()]);
+            args.push(format!("{SYSTEM_FLAG}={system}"));
         }
         args
     }
@@ -186,6 +193,10 @@ impl ClaudeCode {
         let started = Instant::now();
         let mut total: u64 = 0;
         loop {
+            // The result is in: a program that keeps its output open past the grace is done.
+            if turn.result_at.is_some_and(|at| at.elapsed() > EXIT_GRACE) {
+                break;
+            }
             if sink.cancelled() {
                 child.stop();
                 return Err(ChatError::Cancelled);
@@ -296,6 +307,7 @@ impl ClaudeCode {
                     sink.notice(&format!("{e:#}"));
                 }
                 turn.summary = Some(summary);
+                turn.result_at = Some(Instant::now());
             }
         }
         Ok(())
@@ -312,6 +324,7 @@ struct TurnState {
     /// Calls started and not yet answered, with when they started.
     open: HashMap<String, (ForeignTool, Instant)>,
     summary: Option<Summary>,
+    result_at: Option<Instant>,
 }
 
 impl TurnState {
@@ -416,7 +429,7 @@ fn notices(summary: &Summary) -> Vec<String> {
         figures.push(format!("{:.1} s", ms as f64 / 1000.0));
     }
     if let Some(cost) = summary.total_cost_usd.filter(|c| *c > 0.0) {
-        figures.push(format!("${cost:.4} at API prices (Claude Code's reckoning)"));
+        figures.push(format!("${cost:.4} at API prices"));
     }
     if !figures.is_empty() {
         out.push(format!("Claude Code: {}", figures.join(", ")));
@@ -506,6 +519,16 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_in_args_is_refused_before_anything_runs() {
+        let key = format!("sk-ant-api03-{}", "k".repeat(95));
+        let args = vec!["--settings".to_string(), format!(r#"{{"env":{{"ANTHROPIC_API_KEY":"{key}"}}}}"#)];
+        let err = ClaudeCode::new("/bin/claude".into(), args, "/w".into(), None).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(err.is::<crate::exit::UsageError>() && text.contains("[providers.claude-code]"), "{text}");
+        assert!(!text.contains(&key) && text.lines().last().unwrap().starts_with("hint: "), "{text}");
+    }
+
+    #[test]
     fn tool_calls_show_what_they_do() {
         assert_eq!(display(&json!({"command": "cargo test\n--all", "description": "Run"})), "cargo test");
         assert_eq!(display(&json!({"file_path": "/w/a.txt"})), "/w/a.txt");
@@ -541,14 +564,16 @@ mod tests {
         assert_eq!(&args[..2], ["--permission-mode", "acceptEdits"]);
         let joined = args.join(" ");
         assert!(joined.contains("-p --output-format stream-json --input-format stream-json --verbose"), "{joined}");
-        assert!(
-            joined.ends_with(
-                "--model sonnet --resume 3e341030-c3ba-4ae3-9f01-f725ed429bc5 --append-system-prompt be brief"
-            ),
-            "{joined}"
+        assert_eq!(
+            &args[args.len() - 3..],
+            ["--model=sonnet", "--resume=3e341030-c3ba-4ae3-9f01-f725ed429bc5", "--append-system-prompt=be brief"]
         );
         assert!(!joined.contains("second"), "the message goes on stdin, not argv");
+        // A value that looks like a flag stays the flag's value.
+        let odd = ChatRequest { model: "--dangerously-skip-permissions", ..request };
+        assert!(cc.arguments(&odd, None).contains(&"--model=--dangerously-skip-permissions".to_string()));
         let default = ChatRequest { model: DEFAULT_MODEL, system: None, ..request };
-        assert!(!cc.arguments(&default, None).iter().any(|a| a == MODEL_FLAG || a == RESUME_FLAG || a == SYSTEM_FLAG));
+        let flags = [MODEL_FLAG, RESUME_FLAG, SYSTEM_FLAG];
+        assert!(!cc.arguments(&default, None).iter().any(|a| flags.iter().any(|f| a.starts_with(f))));
     }
 }
