@@ -200,7 +200,7 @@ fn assert_no_pincer_credential(server: &FakeServer) {
         for secret in &secrets {
             assert!(!text.contains(secret.as_str()), "pincer's credential reached {} {}", r.method, r.path);
         }
-        assert!(text.contains("sk-ant-oat01-") == false, "a setup token reached {} {}", r.method, r.path);
+        assert!(!text.contains("sk-ant-oat01-"), "a setup token reached {} {}", r.method, r.path);
     }
 }
 

@@ -306,7 +306,7 @@ impl ClaudeCode {
                 {
                     sink.notice(&format!("{e:#}"));
                 }
-                turn.summary = Some(summary);
+                turn.summary = Some(*summary);
                 turn.result_at = Some(Instant::now());
             }
         }
@@ -477,7 +477,7 @@ mod tests {
         let mut events = Vec::new();
         parser.feed(&std::fs::read(path).unwrap(), &mut events).unwrap();
         match events.pop() {
-            Some(Event::Result(s)) => s,
+            Some(Event::Result(s)) => *s,
             other => panic!("{other:?}"),
         }
     }

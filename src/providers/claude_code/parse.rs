@@ -39,7 +39,7 @@ pub enum Event {
     /// A tool call's result, as Claude Code will send it to the model.
     ToolResult { id: String, is_error: bool, text: String },
     /// The turn ended.
-    Result(Summary),
+    Result(Box<Summary>),
 }
 
 /// The `result` line.
@@ -150,7 +150,7 @@ impl StreamJsonParser {
             Some("stream_event") => self.stream_event(value.get("event").unwrap_or(&Value::Null), out),
             Some("assistant") => self.assistant(value.get("message").unwrap_or(&Value::Null), out),
             Some("user") => tool_results(value.get("message").unwrap_or(&Value::Null), out),
-            Some("result") => out.push(Event::Result(summary(&value))),
+            Some("result") => out.push(Event::Result(Box::new(summary(&value)))),
             _ => {}
         }
     }
