@@ -212,6 +212,9 @@ fn a_one_line_answer_comes_from_claude_code_with_its_own_login_only() {
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     assert_eq!(out.stdout, "You said: hello there\n");
     assert!(out.stderr.contains("pincer: Claude Code: 1 model call, "), "{}", out.stderr);
+    // Every request Claude Code made is one the fake answers as Anthropic would (none got a 404).
+    let paths = server.paths();
+    assert!(paths.iter().all(|p| p.starts_with("POST /v1/messages")), "{paths:?}");
     let requests = messages_requests(&server);
     assert!(!requests.is_empty());
     for r in &requests {
@@ -534,6 +537,18 @@ fn models_and_auth_status_show_the_installed_version_and_path() {
         serde_json::from_str(&run(cmd.args(["auth", "status", "--no-usage", "--json"]), "").stdout).unwrap();
     assert_eq!(json["claude_code"]["installed"], true);
     assert_eq!(json["claude_code"]["version"], "2.1.332");
+    // pincer keeps no credential for it: Claude Code signs in on its own.
+    let before = w.sb.read("auth.json");
+    let mut cmd = w.pincer(&support::closed_port_url());
+    let out =
+        run(cmd.args(["auth", "login", "--provider", "claude-code", "--api-key"]), &format!("{}\n", api_key('x')));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("uses Claude Code's own login") && out.stderr.contains("hint: run `claude`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(w.sb.read("auth.json"), before, "nothing saved");
     // The default model runs Claude Code with the model of the entry.
     let server = fake_anthropic(None);
     let mut cmd = w.pincer(&server.url);
