@@ -524,19 +524,21 @@ fn models_and_auth_status_show_the_installed_version_and_path() {
     assert_eq!(json["claude_code"]["path"], w.bin.join("claude").display().to_string());
 
     let mut cmd = w.pincer(&support::closed_port_url());
-    let out = run(cmd.args(["auth", "status", "--no-usage"]), "");
+    let out = run(cmd.args(["auth", "status"]), "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("claude-code"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains(&format!("Claude Code 2.1.332 at {}", w.bin.join("claude").display())),
-        "{}",
-        out.stdout
-    );
+    let line = format!("Claude Code 2.1.332 at {}", w.bin.join("claude").display());
+    assert!(out.stdout.contains(&line), "{}", out.stdout);
+    let mut cmd = w.pincer(&support::closed_port_url());
+    let json: Value = serde_json::from_str(&run(cmd.args(["auth", "status", "--json"]), "").stdout).unwrap();
+    assert_eq!(json["claude_code"]["installed"], true);
+    assert_eq!(json["claude_code"]["version"], "2.1.332");
+    // `--no-usage` stays quick: it finds Claude Code without running it.
     let mut cmd = w.pincer(&support::closed_port_url());
     let json: Value =
         serde_json::from_str(&run(cmd.args(["auth", "status", "--no-usage", "--json"]), "").stdout).unwrap();
-    assert_eq!(json["claude_code"]["installed"], true);
-    assert_eq!(json["claude_code"]["version"], "2.1.332");
+    assert_eq!(json["claude_code"]["path"], w.bin.join("claude").display().to_string());
+    assert_eq!((&json["claude_code"]["installed"], &json["claude_code"]["version"]), (&json!(true), &Value::Null));
     // pincer keeps no credential for it: Claude Code signs in on its own.
     let before = w.sb.read("auth.json");
     let mut cmd = w.pincer(&support::closed_port_url());

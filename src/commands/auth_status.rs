@@ -86,12 +86,13 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             reports.push(credential_report(&cred, i == 0, now, usage));
         }
     }
-    // Local and quick (`claude --version`): no network, no credential read.
+    // Local (`claude --version`): no network, no credential read; `--no-usage`, which must
+    // start in a few milliseconds, only finds it.
     let claude_code = args
         .provider
         .as_deref()
         .is_none_or(|p| p.trim().eq_ignore_ascii_case(claude_code::PROVIDER))
-        .then(|| Installation::check(config.as_ref(), &ctx.env));
+        .then(|| Installation::check(config.as_ref(), &ctx.env, !args.no_usage));
     let report = Report { version: JSON_VERSION, credentials: reports, claude_code };
 
     let text = if args.json {

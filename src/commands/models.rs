@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
     let store = Store::in_home(&ctx.home).load()?;
     let default = config.default_model().map(str::to_string);
     let aliases = config.aliases();
-    let claude_code = Installation::check(Some(&config), &ctx.env);
+    let claude_code = Installation::check(Some(&config), &ctx.env, true);
     let mut models = Vec::new();
     for entry in config.models() {
         if let Some(problem) = &entry.problem {

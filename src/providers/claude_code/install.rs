@@ -32,8 +32,9 @@ pub struct Installation {
 }
 
 impl Installation {
-    /// Finds the configured command and asks its version.
-    pub fn check(config: Option<&Config>, env: &Env) -> Installation {
+    /// Finds the configured command and, with `ask_version`, runs `--version` (a few ms for a
+    /// warm binary; more for a cold one of ~400 MB).
+    pub fn check(config: Option<&Config>, env: &Env, ask_version: bool) -> Installation {
         let command = configured_command(config);
         let Some(path) = locate(&command, env) else {
             return Installation {
@@ -44,9 +45,10 @@ impl Installation {
                 version: None,
             };
         };
-        let (version, problem) = match version(&path) {
-            Ok(v) => (Some(v), None),
-            Err(e) => (None, Some(format!("`{} --version` failed: {e}", path.display()))),
+        let (version, problem) = match ask_version.then(|| version(&path)) {
+            None => (None, None),
+            Some(Ok(v)) => (Some(v), None),
+            Some(Err(e)) => (None, Some(format!("`{} --version` failed: {e}", path.display()))),
         };
         Installation { command, installed: true, path: Some(path), version, problem }
     }
@@ -56,6 +58,7 @@ impl Installation {
         match (&self.path, &self.version, &self.problem) {
             (Some(path), Some(version), _) => format!("Claude Code {version} at {}", path.display()),
             (Some(path), None, Some(problem)) => format!("Claude Code at {} ({problem})", path.display()),
+            (Some(path), None, None) => format!("Claude Code at {}", path.display()),
             (_, _, Some(problem)) => format!("Claude Code is not installed: {problem}"),
             _ => "Claude Code: unknown".to_string(),
         }
