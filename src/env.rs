@@ -50,6 +50,8 @@ pub const BROWSER: &str = "BROWSER";
 /// The proxy variables in the order they are looked up, each upper-case and lower-case.
 pub const PROXY_VARS: &[(&str, &str)] =
     &[(HTTPS_PROXY, "https_proxy"), (HTTP_PROXY, "http_proxy"), (ALL_PROXY, "all_proxy"), (NO_PROXY, "no_proxy")];
+/// Where programs are looked up (the `claude` of the `claude-code` provider).
+pub const PATH: &str = "PATH";
 /// The user's home on Windows, where `HOME` is usually unset.
 pub const USERPROFILE: &str = "USERPROFILE";
 
@@ -92,6 +94,8 @@ pub struct Env {
     pub all_proxy: Option<(&'static str, String)>,
     pub no_proxy: Option<String>,
     pub browser: Option<String>,
+    /// `PATH`, as it is.
+    pub path: Option<OsString>,
 }
 
 impl Env {
@@ -131,6 +135,7 @@ impl Env {
             all_proxy: all,
             no_proxy: no.map(|(_, v)| v),
             browser: text(BROWSER),
+            path: lookup(PATH).filter(|v| !v.is_empty()),
         }
     }
 

@@ -62,7 +62,9 @@ fn no_credentials_says_how_to_log_in() {
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("No credentials.") && out.stdout.contains("pincer auth login --provider anthropic"));
     let (json, _) = status_json(&sb, &closed_port_url(), &[]);
-    assert_eq!(json, serde_json::json!({"version": 1, "credentials": []}));
+    assert_eq!((&json["version"], &json["credentials"]), (&serde_json::json!(1), &serde_json::json!([])));
+    // Claude Code's own login is reported beside pincer's credentials (installed or not).
+    assert!(json["claude_code"]["installed"].is_boolean(), "{json}");
 }
 
 #[test]

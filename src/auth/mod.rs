@@ -3,5 +3,6 @@
 
 pub mod credential;
 pub mod fields;
+pub mod mcp_sign_in;
 pub mod resolve;
 pub mod store;

@@ -50,10 +50,10 @@ pub struct StoredCredential {
     pub expires_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
-    /// An MCP server's sign-in (entries `mcp:NAME`, see `mcp::oauth::entry`). Older pincers
+    /// An MCP server's sign-in (entries `mcp:NAME`, see `auth::mcp_sign_in`). Older pincers
     /// keep it as an unknown key: the rest of the entry is an ordinary OAuth credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mcp: Option<crate::mcp::oauth::entry::McpSignIn>,
+    pub mcp: Option<super::mcp_sign_in::McpSignIn>,
     #[serde(flatten)]
     pub unknown: serde_json::Map<String, serde_json::Value>,
 }

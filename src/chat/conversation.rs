@@ -191,6 +191,7 @@ impl Conversation {
     /// Starts afresh: the history is cleared and a session file kept under a new name.
     pub fn start_over(&mut self) -> anyhow::Result<Option<std::path::PathBuf>> {
         self.history.clear();
+        self.settings.endpoint.start_over()?;
         match &self.session {
             Some(s) => s.archive(),
             None => Ok(None),

@@ -128,6 +128,10 @@ pub fn run(
 
 /// `/compact`, or the automatic one near the context window.
 fn compact(conversation: &mut Conversation) {
+    if conversation.settings.endpoint.keeps_history() {
+        note("(Claude Code keeps and compacts its own conversation)");
+        return;
+    }
     let cancel = CancelToken::new();
     let result = {
         let _watch = interrupt::cancel_on_ctrl_c(&cancel);

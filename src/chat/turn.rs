@@ -181,7 +181,7 @@ impl Turn<'_> {
             }
             report.steps += 1;
             let request = request_messages(history.iter().chain(pending.iter()));
-            let mut answer = match self.stream_step(request, specs.clone()) {
+            let mut answer = match self.stream_step(request, specs.clone(), &mut report.tool_calls) {
                 Ok(answer) => answer,
                 Err(ChatError::Cancelled) => {
                     report.end = TurnEnd::Cancelled;
@@ -249,7 +249,7 @@ impl Turn<'_> {
     /// and the text it answered: how a long conversation's summary is written.
     pub fn summarize(&self, messages: Vec<ChatMessage>) -> Result<String, ChatError> {
         let specs: Arc<Vec<ToolSpec>> = Arc::new(self.workbench.map(Workbench::specs).unwrap_or_default());
-        let answer = self.stream_step(request_messages(messages.iter()), specs)?;
+        let answer = self.stream_step(request_messages(messages.iter()), specs, &mut Vec::new())?;
         let text: String = answer
             .content
             .iter()
@@ -286,17 +286,26 @@ impl Turn<'_> {
 
     /// Streams one model call on a worker thread and waits for it, watching the cancel token:
     /// a blocked socket read cannot be interrupted, so a cancelled worker is left to end on its
-    /// own, silent (it checks the token before every write).
-    fn stream_step(&self, messages: Vec<ChatMessage>, tools: Arc<Vec<ToolSpec>>) -> Result<Message, ChatError> {
+    /// own, silent (it checks the token before every write) — except a local program's, which
+    /// is waited for (briefly) so that nothing of it outlives the turn. Tools the provider ran on
+    /// its own are added to `records`.
+    fn stream_step(
+        &self,
+        messages: Vec<ChatMessage>,
+        tools: Arc<Vec<ToolSpec>>,
+        records: &mut Vec<ToolCallRecord>,
+    ) -> Result<Message, ChatError> {
         let (tx, rx) = mpsc::channel();
         let settings = self.settings.clone();
         let http = self.http.clone();
+        let foreign = Arc::new(Mutex::new(Vec::new()));
         let mut sink = StepSink {
             events: self.events.clone(),
             cancel: self.cancel.clone(),
             usage: settings.usage.clone(),
             text: String::new(),
             thinking: String::new(),
+            foreign: foreign.clone(),
         };
         std::thread::spawn(move || {
             let request = ChatRequest {
@@ -310,16 +319,26 @@ impl Turn<'_> {
             let result = settings.endpoint.stream(&http, &request, settings.limits, &mut sink);
             let _ = tx.send(result);
         });
+        let take_foreign = |records: &mut Vec<ToolCallRecord>| {
+            records.append(&mut foreign.lock().unwrap_or_else(|p| p.into_inner()));
+        };
         loop {
             match rx.recv_timeout(CANCEL_POLL) {
                 Ok(result) => {
+                    take_foreign(records);
                     // What was printed ends on a new line, also when the answer broke off.
                     let ended = lock(&self.events).step_end();
                     let message = result?;
                     ended.map_err(ChatError::Output)?;
                     return Ok(message);
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) if self.cancel.is_cancelled() => return Err(ChatError::Cancelled),
+                Err(mpsc::RecvTimeoutError::Timeout) if self.cancel.is_cancelled() => {
+                    if let Some(wait) = self.settings.endpoint.cancel_wait() {
+                        let _ = rx.recv_timeout(wait);
+                    }
+                    take_foreign(records);
+                    return Err(ChatError::Cancelled);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(ChatError::Interrupted("the request thread ended unexpectedly".into()));
@@ -690,6 +709,8 @@ struct StepSink {
     usage: Option<(UsageCache, String)>,
     text: String,
     thinking: String,
+    /// Tools the provider ran on its own (Claude Code's), for the turn's report.
+    foreign: Arc<Mutex<Vec<ToolCallRecord>>>,
 }
 
 impl StepSink {
@@ -724,6 +745,37 @@ impl Sink for StepSink {
                     self.forward(&mut *lock(&events))?;
                 }
                 self.thinking.push_str(text);
+            }
+            StreamEvent::ForeignToolStart(call) => {
+                if self.cancelled() {
+                    return Ok(());
+                }
+                let events = self.events.clone();
+                let mut events = lock(&events);
+                // The text before the call is shown, on a line of its own, before its status line.
+                self.forward(&mut *events)?;
+                events.step_end()?;
+                events.tool_start(&ToolCallView { id: &call.id, name: &call.name, display: &call.display });
+            }
+            StreamEvent::ForeignToolEnd(call, outcome) => {
+                self.foreign.lock().unwrap_or_else(|p| p.into_inner()).push(ToolCallRecord {
+                    name: call.name.clone(),
+                    input: call.input.clone(),
+                    is_error: outcome.is_error,
+                    duration_ms: outcome.duration.as_millis().try_into().unwrap_or(u64::MAX),
+                });
+                if self.cancelled() {
+                    return Ok(());
+                }
+                let view = ToolCallView { id: &call.id, name: &call.name, display: &call.display };
+                let result = ToolResultView {
+                    is_error: outcome.is_error,
+                    duration: outcome.duration,
+                    summary: &outcome.summary,
+                    bytes: outcome.bytes,
+                    preview: &outcome.preview,
+                };
+                lock(&self.events).tool_end(&view, &result);
             }
             _ => {}
         }

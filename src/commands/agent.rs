@@ -29,6 +29,7 @@ use crate::cli::{AgentArgs, LoginArgs};
 use crate::config::Config;
 use crate::exit::{Interrupted, UsageError};
 use crate::providers::chat;
+use crate::providers::claude_code::{self, ClaudeCode};
 use crate::providers::message::{ChatMessage, ToolSpec};
 use crate::providers::model_id::{self, ModelChoice};
 use crate::providers::routing::{self, Endpoint, Protocol};
@@ -50,7 +51,15 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         args.model.clone().or_else(|| config.default_model().map(str::to_string)).unwrap_or(FALLBACK_MODEL.into());
     let choice = model_id::resolve(&name, config.models(), config.aliases()).map_err(|e| UsageError(e.to_string()))?;
     let workspace = super::workspace(args.workspace.as_deref())?;
-    let tools_on = !args.no_tools;
+    // Claude Code brings its own tools and permissions: pincer's are not offered to it, and no
+    // MCP server is started for it.
+    let claude_code = choice.provider == claude_code::PROVIDER;
+    if claude_code && (args.yolo || !args.allow.is_empty() || !args.deny.is_empty()) {
+        warn(
+            "--allow, --deny and --yolo do not apply to Claude Code: its tools and permissions are its own; set them with `args` in [providers.claude-code] of config.toml, e.g. [\"--permission-mode\", \"acceptEdits\"]",
+        );
+    }
+    let tools_on = !args.no_tools && !claude_code;
     let policy = policy(args, &config)?;
     let mut workbench = if tools_on { Some(workbench(ctx, &config, &workspace)?) } else { None };
     let system = system_prompt(ctx, &workspace, workbench.as_ref(), args.system.as_deref());
@@ -70,7 +79,8 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let session = args.session.as_deref().map(|n| Session::open(&ctx.home, n)).transpose()?;
     let stdin_tty = std::io::stdin().is_terminal();
     // `-m` leaves a terminal's stdin free, so the login offer works there too.
-    let (settings, http) = prepare(ctx, &config, &choice, stdin_tty)?;
+    let session_path = session.as_ref().map(|s| s.path().to_path_buf());
+    let (settings, http) = prepare(ctx, &config, &choice, stdin_tty, &workspace, session_path.as_deref())?;
     let settings = ModelSettings { system, max_steps: args.max_steps, ..settings };
     let events: Arc<Mutex<dyn TurnEvents>> = if args.json {
         Arc::new(Mutex::new(QuietEvents))
@@ -112,7 +122,7 @@ pub fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     }
     let reprepare = |name: &str| -> anyhow::Result<ModelSettings> {
         let choice = model_id::resolve(name, config.models(), config.aliases())?;
-        Ok(prepare(ctx, &config, &choice, false)?.0)
+        Ok(prepare(ctx, &config, &choice, false, &workspace, session_path.as_deref())?.0)
     };
     crate::chat::repl::run(&ctx.home, &mut conversation, &reprepare)
 }
@@ -226,12 +236,15 @@ fn show_prompt(system: Option<&str>, workbench: Option<&Workbench>) -> anyhow::R
 }
 
 /// Resolves where a model's requests go and with which credential. On a terminal (`can_ask`), a
-/// missing Anthropic credential is offered a login.
+/// missing Anthropic credential is offered a login. Claude Code runs in `workspace`, and a
+/// `session` keeps which Claude Code session it continues beside it.
 pub fn prepare(
     ctx: &Context,
     config: &Config,
     choice: &ModelChoice,
     can_ask: bool,
+    workspace: &Path,
+    session: Option<&Path>,
 ) -> anyhow::Result<(ModelSettings, crate::http::Client)> {
     let entry = choice.entry.clone();
     let route = routing::route(choice, config, &ctx.env, &Store::in_home(&ctx.home).load()?)?;
@@ -244,6 +257,15 @@ pub fn prepare(
         (_, credential) => credential,
     };
     let provider = config.provider(&choice.provider);
+    let local = if route.protocol == Protocol::ClaudeCode {
+        // Found now, not at the first message: a missing `claude` is said before the REPL starts.
+        let program = claude_code::install::locate(&route.base, &ctx.env)
+            .ok_or_else(|| claude_code::Failure::NotInstalled { command: route.base.clone() })?;
+        let link = session.map(claude_code::link_file);
+        Some(ClaudeCode::new(program, provider.args.clone(), workspace.to_path_buf(), link)?)
+    } else {
+        None
+    };
     let http = ctx.client(&route.base)?;
     let usage =
         credential.as_ref().map(|c| (UsageCache::in_home(&ctx.home), credential_key(&c.provider, c.secret.expose())));
@@ -259,6 +281,7 @@ pub fn prepare(
             Vec::new()
         },
         extra_headers: provider.headers.clone(),
+        claude_code: local,
     };
     let settings = ModelSettings {
         endpoint,
@@ -272,7 +295,12 @@ pub fn prepare(
             ..chat::Limits::default()
         },
         max_steps: crate::chat::turn::DEFAULT_MAX_STEPS,
-        context_window: compact::context_window(&choice.model, entry.as_ref().and_then(|e| e.context_window)),
+        // Claude Code compacts its own conversation.
+        context_window: if route.protocol == Protocol::ClaudeCode {
+            None
+        } else {
+            compact::context_window(&choice.model, entry.as_ref().and_then(|e| e.context_window))
+        },
         usage,
     };
     Ok((settings, http))

@@ -106,6 +106,11 @@ fn choose_method(ctx: &Context, provider: &str, args: &LoginArgs, input: &mut In
             }
         }),
         OPENAI => api_key_only(provider, args),
+        // Claude Code signs in on its own; pincer keeps no credential for it (SPEC §12).
+        crate::providers::claude_code::PROVIDER => Err(UsageError(
+            "the claude-code provider uses Claude Code's own login, so pincer stores no credential for it\nhint: run `claude` and log in there (/login); then `--model claude-code/sonnet` works".into(),
+        )
+        .into()),
         other => {
             let config = Config::load(&ctx.home)?;
             if config.provider(other).base_url.is_none() {

@@ -17,6 +17,7 @@ use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential, Source};
 use crate::auth::store::Store;
 use crate::cli::StatusArgs;
 use crate::config::Config;
+use crate::providers::claude_code::{self, install::Installation};
 use crate::term::style::{BOLD, DIM, YELLOW, paint, stdout_color};
 use crate::usage::cache::UsageCache;
 use crate::usage::status::{self, Remote, UsageReport};
@@ -36,6 +37,10 @@ struct Report {
     /// empty, so the report of someone without MCP sign-ins is what it always was.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     mcp: Vec<super::auth_mcp::SignInReport>,
+    /// Whether Claude Code (the `claude-code` provider, which uses its own login) is installed;
+    /// left out when `--provider` names another provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claude_code: Option<Installation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,7 +92,14 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mcp = if args.provider.is_some() { Vec::new() } else { super::auth_mcp::reports(&file, now) };
-    let report = Report { version: JSON_VERSION, credentials: reports, mcp };
+    // Local (`claude --version`): no network, no credential read; `--no-usage`, which must
+    // start in a few milliseconds, only finds it.
+    let claude_code = args
+        .provider
+        .as_deref()
+        .is_none_or(|p| p.trim().eq_ignore_ascii_case(claude_code::PROVIDER))
+        .then(|| Installation::check(config.as_ref(), &ctx.env, !args.no_usage));
+    let report = Report { version: JSON_VERSION, credentials: reports, mcp, claude_code };
 
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"
@@ -162,6 +174,18 @@ fn credential_report(
 }
 
 fn render_human(report: &Report, now: Timestamp, tz: &TimeZone, color: bool) -> String {
+    let mut out = render_credentials(report, now, tz, color);
+    if let Some(installation) = &report.claude_code {
+        out.push('\n');
+        out.push_str(&format!("{}  {}\n", paint(claude_code::PROVIDER, BOLD, color), installation.describe()));
+        if installation.installed {
+            out.push_str("  login    Claude Code's own (pincer sends it no credential)\n");
+        }
+    }
+    out
+}
+
+fn render_credentials(report: &Report, now: Timestamp, tz: &TimeZone, color: bool) -> String {
     if report.credentials.is_empty() {
         return "No credentials.\nLog in with: pincer auth login --provider anthropic\n".to_string();
     }

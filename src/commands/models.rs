@@ -10,8 +10,9 @@ use crate::auth::credential::mask;
 use crate::auth::resolve::Source;
 use crate::auth::store::Store;
 use crate::config::{Config, ModelEntry};
+use crate::providers::claude_code::install::Installation;
 use crate::providers::model_id;
-use crate::providers::routing::{self, Route};
+use crate::providers::routing::{self, Protocol, Route};
 
 /// Version of the `--json` shape; bumped only on incompatible changes.
 pub const JSON_VERSION: u32 = 1;
@@ -22,6 +23,8 @@ struct Report {
     default_model: Option<String>,
     models: Vec<ModelReport>,
     aliases: Vec<AliasReport>,
+    /// Whether Claude Code (the `claude-code` provider) is installed, its version and path.
+    claude_code: Installation,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +64,7 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
     let store = Store::in_home(&ctx.home).load()?;
     let default = config.default_model().map(str::to_string);
     let aliases = config.aliases();
+    let claude_code = Installation::check(Some(&config), &ctx.env, true);
     let mut models = Vec::new();
     for entry in config.models() {
         if let Some(problem) = &entry.problem {
@@ -70,6 +74,11 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
         let choice = model_id::resolve(&entry.name, config.models(), aliases)?;
         let routed = routing::route(&choice, &config, &ctx.env, &store);
         let (status, credential, base_url, problem) = match routed {
+            // A program, not a server: it uses its own login, and pincer sends it no credential.
+            Ok(route) if route.protocol == Protocol::ClaudeCode => {
+                let status = if claude_code.installed { "not_needed" } else { "missing" };
+                (status, None, None, claude_code.problem.clone())
+            }
             Ok(route) => {
                 let status = credential_status(&route);
                 (status, route.credential.as_ref().map(credential_report), Some(route.base), None)
@@ -97,6 +106,7 @@ pub fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(alias, target)| AliasReport { alias: alias.clone(), target: target.clone() })
             .collect(),
+        claude_code,
     };
     let text = if json { serde_json::to_string_pretty(&report)? + "\n" } else { render(&report) };
     crate::term::output::write_stdout(text.as_bytes())?;
@@ -140,14 +150,23 @@ fn credential_report(c: &crate::auth::resolve::ResolvedCredential) -> Credential
 }
 
 fn render(report: &Report) -> String {
+    let runs_it = if report.claude_code.installed { " (`--model claude-code/sonnet` runs it)" } else { "" };
+    let claude_code = format!("claude-code: {}{runs_it}\n", report.claude_code.describe());
     if report.models.is_empty() {
         return "No models configured in config.toml.\nBuilt-in: sonnet, opus, haiku (Anthropic); any provider/model-id works with --model.\n"
-            .to_string();
+            .to_string()
+            + &claude_code;
     }
     let mut rows =
         vec![["NAME".to_string(), "PROVIDER".into(), "MODEL".into(), "BASE URL".into(), "CREDENTIAL".into()]];
     for m in &report.models {
         let credential = match (&m.credential, m.credential_status) {
+            (None, status) if m.provider == crate::providers::claude_code::PROVIDER && status != "error" => {
+                match status {
+                    "not_needed" => format!("{} (its own login)", report.claude_code.describe()),
+                    _ => format!("MISSING: {}", report.claude_code.describe()),
+                }
+            }
             (Some(c), _) => {
                 let source = match c.env_var {
                     Some(var) => var.to_string(),
@@ -184,5 +203,6 @@ fn render(report: &Report) -> String {
     for a in &report.aliases {
         out.push_str(&format!("alias {} -> {}\n", a.alias, a.target));
     }
+    out.push_str(&claude_code);
     out
 }

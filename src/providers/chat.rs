@@ -135,6 +135,9 @@ pub enum ChatError {
     /// The credential cannot be a header value; nothing was sent.
     #[error(transparent)]
     Unsendable(#[from] super::secret_header::UnsendableCredential),
+    /// Claude Code (the `claude-code` provider) failed, or could not run.
+    #[error(transparent)]
+    ClaudeCode(#[from] super::claude_code::failure::Failure),
 }
 
 /// Limits that keep a hostile or broken server from holding pincer forever or filling memory.

@@ -91,6 +91,34 @@ pub enum StreamEvent<'a> {
     Stop {
         reason: Option<String>,
     },
+    /// A tool the provider runs on its own (Claude Code's tools) is starting: shown to the
+    /// person, never run by pincer, never answered.
+    ForeignToolStart(Box<ForeignTool>),
+    /// That tool finished.
+    ForeignToolEnd(Box<ForeignTool>, Box<ForeignOutcome>),
+}
+
+/// A tool call another program runs itself, as a person sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignTool {
+    pub id: String,
+    pub name: String,
+    /// The call in one line (a command, a path).
+    pub display: String,
+    pub input: Value,
+}
+
+/// How such a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignOutcome {
+    pub is_error: bool,
+    pub duration: std::time::Duration,
+    /// One line: the error's first line, or empty.
+    pub summary: String,
+    /// Bytes of the result the program gave its model.
+    pub bytes: usize,
+    /// The start of the result (untrusted).
+    pub preview: String,
 }
 
 impl StreamEvent<'_> {
@@ -102,6 +130,8 @@ impl StreamEvent<'_> {
             StreamEvent::BlockStart { index, kind } => StreamEvent::BlockStart { index, kind },
             StreamEvent::BlockStop { index } => StreamEvent::BlockStop { index },
             StreamEvent::Stop { reason } => StreamEvent::Stop { reason },
+            StreamEvent::ForeignToolStart(call) => StreamEvent::ForeignToolStart(call),
+            StreamEvent::ForeignToolEnd(call, outcome) => StreamEvent::ForeignToolEnd(call, outcome),
         }
     }
 }

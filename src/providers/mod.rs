@@ -6,6 +6,7 @@ pub mod anthropic_stream;
 pub mod api_error;
 pub mod base_url;
 pub mod chat;
+pub mod claude_code;
 pub mod message;
 pub mod model_id;
 pub mod openai;
@@ -24,4 +25,6 @@ pub enum Protocol {
     Anthropic,
     /// OpenAI's `chat/completions`, spoken by most other servers.
     OpenAi,
+    /// The `claude` program, run headless (SPEC §12).
+    ClaudeCode,
 }

@@ -6,6 +6,8 @@
 //! validated here, before anything is sent, and kept with its origin for messages.
 //! Credential: the ordered chain of [`crate::auth::resolve`] (environment, then `auth.json`); one
 //! from the environment is checked against the token rules here, before any request is built.
+//! The `claude-code` provider is a local program, not an address: it gets no base URL and no
+//! credential — Claude Code uses its own login.
 
 use crate::auth::resolve::{self, ANTHROPIC, OPENAI, ResolvedCredential};
 use crate::auth::store::AuthFile;
@@ -15,6 +17,7 @@ use crate::exit::UsageError;
 use crate::providers::anthropic_stream::MessageAccumulator;
 use crate::providers::base_url::{self, Origin};
 use crate::providers::chat::{self, ChatError, ChatRequest, Limits, Sink};
+use crate::providers::claude_code::{self, ClaudeCode};
 use crate::providers::message::Message;
 use crate::providers::model_id::ModelChoice;
 use crate::providers::openai_stream::OpenAiAccumulator;
@@ -38,11 +41,22 @@ impl Route {
         match self.protocol {
             Protocol::Anthropic => true,
             Protocol::OpenAi => self.base == openai::DEFAULT_BASE_URL,
+            Protocol::ClaudeCode => false,
         }
     }
 }
 
 pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile) -> anyhow::Result<Route> {
+    if choice.provider == claude_code::PROVIDER {
+        // `base` is the program: no URL, and no credential of pincer's goes to it.
+        let command = claude_code::install::configured_command(Some(config));
+        return Ok(Route {
+            protocol: Protocol::ClaudeCode,
+            base: command,
+            credential: None,
+            base_origin: Origin::Default,
+        });
+    }
     let entry_base = choice.entry.as_ref().and_then(|e| e.base_url.as_deref());
     let credential = resolve::resolve(&choice.provider, env, store);
     if let Some(credential) = &credential {
@@ -84,6 +98,8 @@ pub fn route(choice: &ModelChoice, config: &Config, env: &Env, store: &AuthFile)
         }
         (Protocol::Anthropic, None) => (anthropic::base_url(None), Origin::Default),
         (Protocol::OpenAi, None) => (openai::base_url(None), Origin::Default),
+        // Returned above: a program has no base URL.
+        (Protocol::ClaudeCode, None) => (String::new(), Origin::Default),
     };
     Ok(Route { protocol, base, credential, base_origin })
 }
@@ -103,6 +119,8 @@ pub struct Endpoint {
     pub extra_betas: Vec<String>,
     /// Extra headers from `[providers.NAME.headers]`.
     pub extra_headers: Vec<(String, String)>,
+    /// The Claude Code a `claude-code` endpoint runs (`None` for the others).
+    pub claude_code: Option<ClaudeCode>,
 }
 
 impl Endpoint {
@@ -132,6 +150,38 @@ impl Endpoint {
                 let http = openai::chat_request(&self.base, key, &self.extra_headers, request)?;
                 chat::stream(agent, &http, OpenAiAccumulator::new, limits, sink)
             }
+            Protocol::ClaudeCode => {
+                let program = self.claude_code.as_ref().ok_or_else(|| {
+                    ChatError::ClaudeCode(claude_code::Failure::NotInstalled { command: self.base.clone() })
+                })?;
+                program.stream(request, limits, sink)
+            }
+        }
+    }
+
+    /// After Ctrl-C, how long the turn waits for the stream to stop: a local program must be
+    /// stopped (group and all) before pincer goes on, while an HTTP read can be left behind.
+    pub fn cancel_wait(&self) -> Option<std::time::Duration> {
+        match self.protocol {
+            Protocol::ClaudeCode => Some(claude_code::CANCEL_WAIT),
+            Protocol::Anthropic | Protocol::OpenAi => None,
+        }
+    }
+
+    /// Whether the other side keeps (and compacts) the conversation itself, so pincer sends
+    /// only the new message and never summarises.
+    pub fn keeps_history(&self) -> bool {
+        match self.protocol {
+            Protocol::ClaudeCode => true,
+            Protocol::Anthropic | Protocol::OpenAi => false,
+        }
+    }
+
+    /// A new conversation (`/new`): the other side's too, where it keeps one.
+    pub fn start_over(&self) -> anyhow::Result<()> {
+        match &self.claude_code {
+            Some(program) => program.start_over(),
+            None => Ok(()),
         }
     }
 }

@@ -11,9 +11,10 @@
 //! Every write goes through the store's lock, atomic rename and 0600 rules.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 
-use super::registration::{AuthMethod, Client, ClientSource};
+pub use crate::auth::mcp_sign_in::McpSignIn;
+
+use super::registration::Client;
 use crate::auth::credential::Method;
 use crate::auth::store::{AuthFile, Store, StoredCredential};
 use crate::secret::Secret;
@@ -23,48 +24,6 @@ pub const KEY_PREFIX: &str = "mcp:";
 
 pub fn key(name: &str) -> String {
     format!("{KEY_PREFIX}{name}")
-}
-
-/// The `mcp` object of an entry.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct McpSignIn {
-    /// The `[mcp.NAME] url` signed in to: the token goes to this origin only.
-    pub server_url: String,
-    /// The `resource` of token requests (RFC 8707).
-    pub resource: String,
-    pub issuer: String,
-    pub token_endpoint: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revocation_endpoint: Option<String>,
-    pub client_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<Secret<String>>,
-    pub token_endpoint_auth_method: AuthMethod,
-    pub client: ClientSource,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<Secret<String>>,
-    /// Granted (or, when the server did not say, requested) scopes.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(flatten)]
-    pub unknown: serde_json::Map<String, serde_json::Value>,
-}
-
-impl std::fmt::Debug for McpSignIn {
-    /// Without the unknown keys' values: a newer pincer's additions may be secret.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("McpSignIn")
-            .field("server_url", &self.server_url)
-            .field("resource", &self.resource)
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("client", &self.client)
-            .field("refresh_token", &self.refresh_token)
-            .field("scopes", &self.scopes)
-            .field("unknown_keys", &self.unknown.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
 }
 
 impl McpSignIn {
@@ -145,6 +104,7 @@ pub fn remove(file: &mut AuthFile, name: &str) -> Option<Stored> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::mcp_sign_in::{AuthMethod, ClientSource};
 
     fn sample() -> Stored {
         Stored {

@@ -5,7 +5,7 @@
 //! The flow knows no terminal: it tells the person what to do through [`Ui`] (the commands
 //! print to stderr), and takes a pasted address through [`Ui::paste`].
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use jiff::Timestamp;
 use url::Url;
@@ -21,9 +21,6 @@ use super::urls::without_query;
 use super::wire::Wire;
 use super::{OAuthError, join_scopes, union_scopes};
 use crate::secret::Secret;
-
-/// How long the person has to finish signing in.
-pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// How the person is reached during a sign-in.
 pub trait Ui {
@@ -145,7 +142,7 @@ pub fn sign_in(wire: &dyn Wire, req: &Request<'_>, ui: &dyn Ui) -> Result<Outcom
                     req.name, found.issuer
                 )),
             }
-            listener.wait(&expected, req.name, Instant::now() + SIGN_IN_TIMEOUT, &|| ui.cancelled())?
+            listener.wait(&expected, req.name, Instant::now() + super::listener::SIGN_IN_TIMEOUT, &|| ui.cancelled())?
         }
         Mode::Paste => {
             ui.notice(&format!(

@@ -15,6 +15,9 @@ use url::Url;
 use super::{OAuthError, pkce, quote};
 use crate::secret::Secret;
 
+/// How long the person has to finish signing in.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
 pub const CALLBACK_PATH: &str = "/callback";
 /// How often the wait looks for a connection and for Ctrl-C.
 const ACCEPT_POLL: Duration = Duration::from_millis(50);
@@ -137,7 +140,7 @@ impl Listener {
                 return Err(OAuthError::Interrupted);
             }
             if Instant::now() >= deadline {
-                return Err(OAuthError::TimedOut { minutes: super::flow::SIGN_IN_TIMEOUT.as_secs() / 60 });
+                return Err(OAuthError::TimedOut { minutes: SIGN_IN_TIMEOUT.as_secs() / 60 });
             }
             match self.socket.accept() {
                 Ok((stream, _)) => {

@@ -14,63 +14,19 @@
 //! Token endpoint authentication follows what was registered or advertised: `none`,
 //! `client_secret_post` or `client_secret_basic`.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use url::Url;
 
 use super::discovery::Discovered;
 use super::wire::{Body, Wire, parse_document};
 use super::{OAuthError, urls};
+pub use crate::auth::mcp_sign_in::{AuthMethod, ClientSource};
 use crate::secret::Secret;
 
 /// The name pincer registers under: honest about what it is.
 pub const CLIENT_NAME: &str = "pincer";
 /// RFC 8414 §2: the default when a server does not list its methods.
 const DEFAULT_AUTH_METHOD: AuthMethod = AuthMethod::ClientSecretBasic;
-
-/// How the client proves itself at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    /// A public client: `client_id` in the body, no secret.
-    None,
-    ClientSecretPost,
-    ClientSecretBasic,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::None => "none",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<AuthMethod> {
-        [AuthMethod::None, AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic]
-            .into_iter()
-            .find(|m| m.as_str() == text)
-    }
-}
-
-/// Where the client identity came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientSource {
-    PreRegistered,
-    MetadataDocument,
-    DynamicRegistration,
-}
-
-impl ClientSource {
-    pub fn describe(self) -> &'static str {
-        match self {
-            ClientSource::PreRegistered => "pre-registered client",
-            ClientSource::MetadataDocument => "client ID metadata document",
-            ClientSource::DynamicRegistration => "dynamic registration",
-        }
-    }
-}
 
 /// A client identity. `Debug` is safe: the secret is a [`Secret`].
 #[derive(Debug, Clone)]
