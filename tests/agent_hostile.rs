@@ -153,8 +153,8 @@ fn the_home_is_out_of_reach_of_every_tool_even_with_yolo() {
 #[test]
 fn escapes_from_the_workspace_need_approval_to_read_and_are_never_written() {
     for yolo in [false, true] {
-        // Not under /tmp: bash may write the temp folders.
-        let sb = Sandbox { dir: tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap() };
+        // Not in a temp folder: bash may write those.
+        let sb = Sandbox { dir: support::scratch::outside_temp_dirs() };
         let outside = sb.dir.path().join("outside");
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join("secret.txt"), format!("{OUTSIDE_SECRET}\n")).unwrap();

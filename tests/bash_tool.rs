@@ -4,6 +4,9 @@
 //! process), as root and as an ordinary user.
 #![cfg(target_os = "linux")]
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -237,7 +240,7 @@ fn commands_get_no_credentials() {
 fn writes_outside_the_workspace_fail_only_in_the_sandbox() {
     let d = dirs();
     // Outside the workspace and outside every temp folder.
-    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let outside = scratch::outside_temp_dirs();
     let target = outside.path().join("written");
     let command = format!("echo hi > '{}' && echo WROTE", target.display());
     let out = run(&tool(true), &d, &command);

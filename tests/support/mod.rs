@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod fake_server;
+pub mod scratch;
 pub mod tls_server;
 
 use std::time::Duration;
