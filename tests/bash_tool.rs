@@ -504,7 +504,8 @@ fn cargo_builds_a_tiny_crate_in_the_sandbox() {
 #[test]
 fn missing_caches_of_installed_toolchains_are_created() {
     let d = dirs();
-    let user = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // A home outside the temp folders, which are writable whatever the caches.
+    let user = scratch::outside_temp_dirs();
     let user = user.path().canonicalize().unwrap();
     std::fs::create_dir(user.join(".cargo")).unwrap();
     let mut env = base_env();
