@@ -26,7 +26,7 @@ extern "C" fn on_sigint(_: libc::c_int) {
         // SAFETY: write(2) on a non-blocking pipe is async-signal-safe; errno is saved and put
         // back so the interrupted code sees its own. A full pipe already means "wake up".
         unsafe {
-            let errno = libc::__errno_location();
+            let errno = errno_location();
             let saved = *errno;
             libc::write(fd, [1u8].as_ptr().cast(), 1);
             *errno = saved;
@@ -34,17 +34,65 @@ extern "C" fn on_sigint(_: libc::c_int) {
     }
 }
 
+/// Where this thread's `errno` lives (the C library's own accessor: std can read errno but
+/// not put it back).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: always valid for the calling thread.
+    unsafe { libc::__errno_location() }
+}
+
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: always valid for the calling thread (macOS and the BSDs call it `__error`).
+    unsafe { libc::__error() }
+}
+
 /// Creates the self-pipe once; `None` if the system refused (reads then fall back to a timeout).
 fn wake_pipe() -> Option<libc::c_int> {
     *WAKE_READ.get_or_init(|| {
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 fills the two-element array on success.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-            return None;
-        }
+        let fds = nonblocking_pipe()?;
         WAKE_WRITE.store(fds[1], Ordering::SeqCst);
         Some(fds[0])
     })
+}
+
+/// A pipe whose ends are non-blocking and closed on exec, made in one call where the system
+/// has `pipe2`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn nonblocking_pipe() -> Option<[libc::c_int; 2]> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 fills the two-element array on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return None;
+    }
+    Some(fds)
+}
+
+/// macOS has no `pipe2`: `pipe`, then the flags on each end. A program another thread starts in
+/// between could inherit the descriptors; they carry nothing but wake-ups.
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+fn nonblocking_pipe() -> Option<[libc::c_int; 2]> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe fills the two-element array on success; fcntl only changes flags of the
+    // descriptors it just made.
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return None;
+        }
+        for fd in fds {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags < 0
+                || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) != 0
+                || libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) != 0
+            {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+                return None;
+            }
+        }
+    }
+    Some(fds)
 }
 
 /// Installs the handler (idempotent).
