@@ -25,6 +25,8 @@ pub mod secret_scan;
 pub mod term;
 pub mod tools;
 pub mod usage;
+#[cfg(windows)]
+mod job;
 
 use std::process::ExitCode;
 

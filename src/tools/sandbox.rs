@@ -66,9 +66,9 @@ impl SandboxState {
     pub fn describe(&self) -> String {
         let Some(abi) = self.abi else {
             return if self.requested {
-                format!("not available: {MISSING}; bash commands run unsandboxed")
+                format!("not available: {MISSING}; {WITHOUT_SANDBOX}")
             } else {
-                format!("off ([tools.bash] sandbox = false), and {MISSING}")
+                format!("off ([tools.bash] sandbox = false), and {MISSING}{OFF_ALSO}")
             };
         };
         if !self.requested {
@@ -98,7 +98,7 @@ impl SandboxState {
         }
         match self.abi {
             None => Some(format!(
-                "warning: bash commands run without a sandbox: {MISSING}\n\
+                "warning: {NO_SANDBOX_WARNING}: {MISSING}\n\
                  hint: `pincer tools` shows the sandbox state; [tools.bash] sandbox = false silences this"
             )),
             Some(abi) if !self.network && abi < ABI_NET => Some(format!(
@@ -110,7 +110,25 @@ impl SandboxState {
     }
 }
 
+/// Why there is no sandbox, what `bash` does then, and how the warning starts. Without
+/// Landlock (macOS, old kernels) commands run unsandboxed, as SPEC §9 says. Windows has no
+/// `/bin/sh` either, so there the `bash` tool is not offered at all (no stand-in that pretends).
+#[cfg(not(windows))]
 const MISSING: &str = "this system has no Landlock (Linux 5.13 or later with landlock among the enabled LSMs)";
+#[cfg(not(windows))]
+const WITHOUT_SANDBOX: &str = "bash commands run unsandboxed";
+#[cfg(not(windows))]
+const OFF_ALSO: &str = "";
+#[cfg(not(windows))]
+const NO_SANDBOX_WARNING: &str = "bash commands run without a sandbox";
+#[cfg(windows)]
+const MISSING: &str = "Windows has neither Landlock nor /bin/sh";
+#[cfg(windows)]
+const WITHOUT_SANDBOX: &str = "the bash tool is not offered (the file, search and web tools are)";
+#[cfg(windows)]
+const OFF_ALSO: &str = "; the bash tool is not offered";
+#[cfg(windows)]
+const NO_SANDBOX_WARNING: &str = "the bash tool is not available";
 
 /// What a command may touch. Paths are absolute; `home` and `workspace` canonical.
 #[derive(Debug, Clone)]

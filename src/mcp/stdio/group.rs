@@ -4,10 +4,9 @@
 //! - Linux: the server also dies with pincer (`PR_SET_PDEATHSIG`, SIGKILL).
 //! - macOS has no parent-death signal: a server outlives a pincer that was killed outright
 //!   (SIGKILL), until it sees its stdin close, which ends an MCP server.
-//! - Windows: the job is closed when pincer's process ends, however it ends, and closing it ends
-//!   every process in it. Windows has no polite stop for a program without a console window, so
-//!   [`Group::terminate`] ends the job like [`Group::kill`]. A process the server starts in the
-//!   instant between its start and joining the job would be outside it.
+//! - Windows: a job object ([`crate::job`]), which also ends the server when pincer ends. There
+//!   is no polite stop for a program without a console window, so [`Group::terminate`] ends the
+//!   job like [`Group::kill`].
 
 use std::process::{Child, Command};
 
@@ -61,21 +60,13 @@ mod imp {
 
 #[cfg(windows)]
 mod imp {
-    use std::os::windows::io::AsRawHandle;
     use std::os::windows::process::CommandExt;
     use std::process::{Child, Command};
     use std::sync::Arc;
 
-    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
-    use windows_sys::Win32::System::JobObjects::{
-        AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
-        JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation, SetInformationJobObject,
-        TerminateJobObject,
-    };
     use windows_sys::Win32::System::Threading::CREATE_NEW_PROCESS_GROUP;
 
-    /// The exit code the job's processes get when pincer ends them.
-    const KILLED_EXIT_CODE: u32 = 1;
+    use crate::job::Job;
 
     /// A console process group of its own: the terminal's Ctrl-C reaches pincer, not the server.
     pub(crate) fn prepare(cmd: &mut Command) {
@@ -87,58 +78,19 @@ mod imp {
     #[derive(Debug, Clone)]
     pub(crate) struct Group(Arc<Job>);
 
-    #[derive(Debug)]
-    struct Job(HANDLE);
-
-    // SAFETY: a job handle is a kernel object reference, usable from any thread.
-    unsafe impl Send for Job {}
-    // SAFETY: as above; the calls made on it are thread-safe.
-    unsafe impl Sync for Job {}
-
     impl Group {
         pub(crate) fn of(child: &Child) -> std::io::Result<Group> {
-            // SAFETY: no security attributes, no name: a new, unnamed, non-inheritable job.
-            let handle = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
-            if handle.is_null() {
-                return Err(std::io::Error::last_os_error());
-            }
-            let job = Job(handle);
-            // SAFETY: a zeroed limits struct is valid; only the flag below is set.
-            let mut limits: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = unsafe { std::mem::zeroed() };
-            limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-            // SAFETY: a valid job handle and a struct of the size given, living through the call;
-            // the child's handle stays open while `child` lives.
-            let ok = unsafe {
-                SetInformationJobObject(
-                    job.0,
-                    JobObjectExtendedLimitInformation,
-                    (&raw const limits).cast(),
-                    size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
-                ) != 0
-                    && AssignProcessToJobObject(job.0, child.as_raw_handle() as HANDLE) != 0
-            };
-            if !ok {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(Group(Arc::new(job)))
+            Ok(Group(Arc::new(Job::holding(child)?)))
         }
 
-        /// Windows has no polite stop for a console-less program: the same as [`Group::kill`].
+        /// Windows has no polite stop for a program without a console window: the same as
+        /// [`Group::kill`].
         pub(crate) fn terminate(&self) {
             self.kill();
         }
 
-        /// Ends every process in the job.
         pub(crate) fn kill(&self) {
-            // SAFETY: a valid job handle; ending an empty job is harmless.
-            unsafe { TerminateJobObject((self.0).0, KILLED_EXIT_CODE) };
-        }
-    }
-
-    impl Drop for Job {
-        fn drop(&mut self) {
-            // SAFETY: the handle is ours and closed once; closing ends what is left in the job.
-            unsafe { CloseHandle(self.0) };
+            self.0.terminate();
         }
     }
 }
