@@ -16,6 +16,8 @@ pub mod env;
 pub mod exit;
 pub mod fsutil;
 pub mod http;
+#[cfg(windows)]
+mod job;
 pub mod mcp;
 pub mod notice;
 pub mod providers;
@@ -25,8 +27,6 @@ pub mod secret_scan;
 pub mod term;
 pub mod tools;
 pub mod usage;
-#[cfg(windows)]
-mod job;
 
 use std::process::ExitCode;
 

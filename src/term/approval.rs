@@ -23,7 +23,9 @@ use crate::sanitize::sanitize;
 use crate::term::interrupt;
 use crate::term::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};
 use crate::tools::ToolClass;
-use crate::tools::approve::{Answer, ApprovalRequest, Approver};
+#[cfg(unix)]
+use crate::tools::approve::Approver;
+use crate::tools::approve::{Answer, ApprovalRequest};
 
 /// The controlling terminal, whatever stdin and stderr are.
 #[cfg(unix)]

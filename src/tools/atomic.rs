@@ -12,14 +12,13 @@
 //! a folder held open, see `atomic/windows.rs`.)
 
 #[cfg(unix)]
-use std::ffi::{CStr, CString};
-use std::ffi::OsStr;
+use std::ffi::{CStr, CString, OsStr};
 #[cfg(unix)]
 use std::fs::Permissions;
 use std::fs::{File, TryLockError};
-use std::io::{self, Read};
 #[cfg(unix)]
 use std::io::Write;
+use std::io::{self, Read};
 #[cfg(unix)]
 use std::mem::MaybeUninit;
 #[cfg(unix)]
@@ -28,16 +27,20 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 #[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::PathBuf;
 #[cfg(unix)]
-use std::path::Component;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Component, Path};
+use std::sync::atomic::AtomicU64;
+#[cfg(unix)]
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::fsutil::LOCK_WAIT;
 
-use super::paths::{self, HardLimits, PathError, display_path};
+use super::paths::PathError;
+#[cfg(unix)]
+use super::paths::{self, HardLimits, display_path};
 
 /// Mode of a new file before the umask (SPEC: like any editor's new file).
 #[cfg(unix)]

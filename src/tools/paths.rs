@@ -24,7 +24,9 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+#[cfg(unix)]
+use std::fs::OpenOptions;
+use std::fs::{self, File};
 use std::io;
 #[cfg(unix)]
 use std::os::fd::AsRawFd;

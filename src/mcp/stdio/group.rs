@@ -32,7 +32,7 @@ mod imp {
     }
 
     /// The server's process group: its id is the leader's pid.
-    #[derive(Debug, Clone, Copy)]
+    #[derive(Debug, Clone)]
     pub(crate) struct Group(libc::pid_t);
 
     impl Group {

@@ -108,12 +108,15 @@ fn executable_at(path: PathBuf) -> Option<PathBuf> {
     if is_program(&path) {
         return Some(path);
     }
-    PROGRAM_EXTENSIONS.iter().map(|extension| {
-        let mut name = path.clone().into_os_string();
-        name.push(".");
-        name.push(extension);
-        PathBuf::from(name)
-    }).find(|candidate| is_program(candidate))
+    PROGRAM_EXTENSIONS
+        .iter()
+        .map(|extension| {
+            let mut name = path.clone().into_os_string();
+            name.push(".");
+            name.push(extension);
+            PathBuf::from(name)
+        })
+        .find(|candidate| is_program(candidate))
 }
 
 /// `claude --version` → `2.1.332` (its output is `2.1.332 (Claude Code)`).

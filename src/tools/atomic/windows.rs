@@ -56,6 +56,14 @@ impl Folder {
         Ok(Folder { dir, path: path.to_path_buf() })
     }
 
+    /// The folder held open must still be the one checked, before anything is done by path in it.
+    fn check_still_there(&self) -> Result<(), PathError> {
+        match opened_path(&self.dir) {
+            Some(real) if real == self.path => Ok(()),
+            _ => Err(PathError::Changed(display_path(&self.path))),
+        }
+    }
+
     fn entry(&self, name: &OsStr) -> PathBuf {
         self.path.join(name)
     }
@@ -68,6 +76,7 @@ impl Folder {
     pub fn lock(&self, name: &OsStr, cancel: &CancelToken) -> Result<Option<Locked>, WriteError> {
         let path = self.entry(name);
         let shown = || self.shown(name);
+        self.check_still_there()?;
         for _ in 0..MAX_LOCK_ATTEMPTS {
             let file = match open_no_follow(&path) {
                 Ok(file) => file,
@@ -105,6 +114,7 @@ impl Folder {
         if !locked.writable() {
             return Err(WriteError::ReadOnly(shown()));
         }
+        self.check_still_there()?;
         let (temp, mut file) = self.temp_file().map_err(|e| WriteError::Io(shown(), e))?;
         let result = (|| {
             file.write_all(contents)?;
@@ -122,6 +132,7 @@ impl Folder {
     /// never replaced.
     pub fn create(&self, name: &OsStr, contents: &[u8]) -> Result<(), WriteError> {
         let shown = || self.shown(name);
+        self.check_still_there()?;
         let (temp, mut file) = self.temp_file().map_err(|e| WriteError::Io(shown(), e))?;
         let result = (|| {
             file.write_all(contents)?;
