@@ -66,9 +66,9 @@ impl SandboxState {
     pub fn describe(&self) -> String {
         let Some(abi) = self.abi else {
             return if self.requested {
-                format!("not available: {MISSING}; {WITHOUT_SANDBOX}")
+                format!("not available: {}; {}", ABSENCE.missing, ABSENCE.without)
             } else {
-                format!("off ([tools.bash] sandbox = false), and {MISSING}{OFF_ALSO}")
+                format!("off ([tools.bash] sandbox = false), and {}{}", ABSENCE.missing, ABSENCE.off_also)
             };
         };
         if !self.requested {
@@ -98,8 +98,9 @@ impl SandboxState {
         }
         match self.abi {
             None => Some(format!(
-                "warning: {NO_SANDBOX_WARNING}: {MISSING}\n\
-                 hint: `pincer tools` shows the sandbox state; [tools.bash] sandbox = false silences this"
+                "warning: {}: {}\n\
+                 hint: `pincer tools` shows the sandbox state; [tools.bash] sandbox = false silences this",
+                ABSENCE.warning, ABSENCE.missing
             )),
             Some(abi) if !self.network && abi < ABI_NET => Some(format!(
                 "warning: [tools.bash] network = false is not enforced: this kernel's Landlock ABI is {abi}, TCP \
@@ -110,25 +111,33 @@ impl SandboxState {
     }
 }
 
-/// Why there is no sandbox, what `bash` does then, and how the warning starts. Without
-/// Landlock (macOS, old kernels) commands run unsandboxed, as SPEC §9 says. Windows has no
-/// `/bin/sh` either, so there the `bash` tool is not offered at all (no stand-in that pretends).
+/// What this platform says without a sandbox: why there is none, what `bash` does then, what
+/// `pincer tools` adds when the sandbox is off anyway, and the session's warning.
+struct Absence {
+    missing: &'static str,
+    without: &'static str,
+    off_also: &'static str,
+    warning: &'static str,
+}
+
+/// Without Landlock (macOS, older kernels) commands run unsandboxed, as SPEC §9 says.
 #[cfg(not(windows))]
-const MISSING: &str = "this system has no Landlock (Linux 5.13 or later with landlock among the enabled LSMs)";
-#[cfg(not(windows))]
-const WITHOUT_SANDBOX: &str = "bash commands run unsandboxed";
-#[cfg(not(windows))]
-const OFF_ALSO: &str = "";
-#[cfg(not(windows))]
-const NO_SANDBOX_WARNING: &str = "bash commands run without a sandbox";
+const ABSENCE: Absence = Absence {
+    missing: "this system has no Landlock (Linux 5.13 or later with landlock among the enabled LSMs)",
+    without: "bash commands run unsandboxed",
+    off_also: "",
+    warning: "bash commands run without a sandbox",
+};
+
+/// Windows has no `/bin/sh` either: the `bash` tool is not offered at all, rather than a
+/// stand-in that pretends.
 #[cfg(windows)]
-const MISSING: &str = "Windows has neither Landlock nor /bin/sh";
-#[cfg(windows)]
-const WITHOUT_SANDBOX: &str = "the bash tool is not offered (the file, search and web tools are)";
-#[cfg(windows)]
-const OFF_ALSO: &str = "; the bash tool is not offered";
-#[cfg(windows)]
-const NO_SANDBOX_WARNING: &str = "the bash tool is not available";
+const ABSENCE: Absence = Absence {
+    missing: "Windows has neither Landlock nor /bin/sh",
+    without: "the bash tool is not offered (the file, search and web tools are)",
+    off_also: "; the bash tool is not offered",
+    warning: "the bash tool is not available",
+};
 
 /// What a command may touch. Paths are absolute; `home` and `workspace` canonical.
 #[derive(Debug, Clone)]
