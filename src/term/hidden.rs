@@ -190,6 +190,26 @@ pub fn discard_stdin_typeahead() {
     discard_typeahead(std::io::stdin().as_fd());
 }
 
+/// UTF-16 from a Windows console as UTF-8 into `out` (3 bytes per unit is enough); a first half
+/// of a surrogate pair at the end is kept in `held` for the next read, a lone half becomes
+/// U+FFFD. Returns the bytes written.
+#[cfg(any(windows, test))]
+fn decode_console_units(units: &[u16], held: &mut Option<u16>, out: &mut [u8]) -> usize {
+    const HIGH_SURROGATES: std::ops::Range<u16> = 0xD800..0xDC00;
+    let mut units = units;
+    if let Some((&last, rest)) = units.split_last()
+        && HIGH_SURROGATES.contains(&last)
+    {
+        *held = Some(last);
+        units = rest;
+    }
+    let mut n = 0;
+    for c in char::decode_utf16(units.iter().copied()) {
+        n += c.unwrap_or(char::REPLACEMENT_CHARACTER).encode_utf8(&mut out[n..]).len();
+    }
+    n
+}
+
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
@@ -209,6 +229,21 @@ mod tests {
         erase_last_char(&mut line);
         erase_last_char(&mut line);
         assert!(line.is_empty());
+    }
+
+    #[test]
+    fn console_keys_become_utf8_even_when_a_pair_is_split_between_reads() {
+        let units: Vec<u16> = "aé🦀".encode_utf16().collect();
+        let (mut held, mut out) = (None, [0u8; 16]);
+        // The crab's two halves arrive in two reads.
+        let n = decode_console_units(&units[..3], &mut held, &mut out);
+        assert_eq!((&out[..n], held), ("aé".as_bytes(), Some(units[2])));
+        let carried: Vec<u16> = held.take().into_iter().chain([units[3]]).collect();
+        let n = decode_console_units(&carried, &mut held, &mut out);
+        assert_eq!((&out[..n], held), ("🦀".as_bytes(), None));
+        // A lone second half is not a character.
+        let n = decode_console_units(&[0xDC00, u16::from(b'x')], &mut held, &mut out);
+        assert_eq!(&out[..n], "\u{FFFD}x".as_bytes());
     }
 
     #[test]

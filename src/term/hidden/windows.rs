@@ -13,7 +13,7 @@ use windows_sys::Win32::System::Console::{
 };
 use zeroize::Zeroizing;
 
-use super::{CHUNK_BYTES, DISABLED, Keys, read_keys};
+use super::{CHUNK_BYTES, DISABLED, Keys, decode_console_units, read_keys};
 
 /// Ctrl-Z: the end of input at a Windows console.
 const CTRL_Z: u8 = 0x1a;
@@ -124,19 +124,9 @@ impl ConsoleReader {
         if ok == 0 {
             return Err(std::io::Error::last_os_error().into());
         }
-        let mut end = start + read as usize;
         if read == 0 {
             return Ok(0);
         }
-        if (0xD800..0xDC00).contains(&units[end - 1]) {
-            end -= 1;
-            self.held = Some(units[end]);
-        }
-        let mut n = 0;
-        for c in char::decode_utf16(units[..end].iter().copied()) {
-            let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
-            n += c.encode_utf8(&mut out[n..]).len();
-        }
-        Ok(n)
+        Ok(decode_console_units(&units[..start + read as usize], &mut self.held, out))
     }
 }
