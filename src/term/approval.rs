@@ -71,7 +71,7 @@ impl TerminalApprover {
         if !std::io::stderr().is_terminal() {
             return None;
         }
-        let input = match File::open(TTY_PATH) {
+        let input = match open_tty() {
             Ok(tty) if tty.is_terminal() => TtyInput::DevTty(tty),
             _ if std::io::stdin().is_terminal() => TtyInput::Stdin,
             _ => return None,
@@ -307,6 +307,12 @@ fn wrap(line: &str, width: usize) -> Vec<String> {
     pieces
 }
 
+/// The terminal, for reading answers.
+#[cfg(unix)]
+fn open_tty() -> std::io::Result<File> {
+    File::open(TTY_PATH)
+}
+
 /// Drops what was typed before the question was shown.
 #[cfg(unix)]
 fn discard_typeahead(fd: RawFd) {
@@ -373,6 +379,8 @@ impl AnswerSource for TtyLines {
 
 #[cfg(windows)]
 mod windows;
+#[cfg(windows)]
+use windows::open_tty;
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@ use windows_sys::Win32::System::Console::{
     CONSOLE_SCREEN_BUFFER_INFO, FlushConsoleInputBuffer, GetConsoleScreenBufferInfo, GetStdHandle, STD_ERROR_HANDLE,
 };
 
-use super::{AnswerSource, DEFAULT_WIDTH, Line, MAX_ANSWER_BYTES, Style, TerminalApprover, TtyInput, ask_on};
+use super::{AnswerSource, DEFAULT_WIDTH, Line, MAX_ANSWER_BYTES, Style, TTY_PATH, TerminalApprover, TtyInput, ask_on};
 use crate::term::interrupt;
 use crate::tools::approve::{Answer, ApprovalRequest, Approver};
 
@@ -31,6 +31,11 @@ impl Approver for TerminalApprover {
         let mut err = std::io::stderr().lock();
         ask_on(&mut source, &mut err, request, style)
     }
+}
+
+/// The console's input, for reading answers: writable too, which discarding typeahead needs.
+pub(super) fn open_tty() -> std::io::Result<File> {
+    std::fs::OpenOptions::new().read(true).write(true).open(TTY_PATH)
 }
 
 /// Drops what was typed before the question was shown.

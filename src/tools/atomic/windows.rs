@@ -13,8 +13,11 @@
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::windows::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::Ordering;
+
+use windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT;
 
 use super::{Folder, Locked, MAX_LOCK_ATTEMPTS, MAX_TEMP_ATTEMPTS, TEMP_COUNTER, WriteError, kind_name, wait_for_lock};
 use crate::cancel::CancelToken;
@@ -167,7 +170,8 @@ impl Folder {
             let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
             let path = self.entry(OsStr::new(&format!(".pincer-{}-{n}.tmp", std::process::id())));
             // `create_new` fails on any existing name, a link included: nothing is followed.
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            match OpenOptions::new().write(true).create_new(true).custom_flags(FILE_FLAG_OPEN_REPARSE_POINT).open(&path)
+            {
                 Ok(file) => return Ok((path, file)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
