@@ -28,6 +28,12 @@ const MAX_STDERR_LINE: usize = 4096;
 /// How long a server may take to exit after its stdin closes, and again after SIGTERM.
 const EXIT_GRACE: Duration = Duration::from_millis(500);
 const EXIT_POLL: Duration = Duration::from_millis(10);
+/// Windows finds a program by name only as `NAME.exe` (std's rule), and npm's are scripts.
+#[cfg(windows)]
+const NOT_FOUND_HINT: &str =
+    "\nhint: Windows finds only `.exe` programs by name: give a script's full name (`npx.cmd`)";
+#[cfg(not(windows))]
+const NOT_FOUND_HINT: &str = "";
 /// Variables holding pincer's credentials: a server is other people's code and gets none.
 const SECRET_VARIABLES: [&str; 3] =
     [crate::env::ANTHROPIC_API_KEY, crate::env::CLAUDE_CODE_OAUTH_TOKEN, crate::env::OPENAI_API_KEY];
@@ -58,7 +64,9 @@ impl StdioTransport {
             cmd.current_dir(dir);
         }
         let (mut child, group) = group::spawn_grouped(cmd, spawn_from_lasting_thread).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!("cannot start {:?}: command not found", spec.command),
+            std::io::ErrorKind::NotFound => {
+                format!("cannot start {:?}: command not found{NOT_FOUND_HINT}", spec.command)
+            }
             _ => format!("cannot start {:?}: {e}", spec.command),
         })?;
         let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
