@@ -181,6 +181,7 @@ pub fn vars_for_commands() -> Vec<(OsString, OsString)> {
 ///
 /// Call once at start-up, after [`Env::from_process`] and before any thread starts: the
 /// environment must not change under it, and every entry must still be the kernel's.
+#[cfg(unix)]
 pub fn scrub_credentials_from_process() {
     use std::os::unix::ffi::OsStrExt;
     unsafe extern "C" {
@@ -207,6 +208,19 @@ pub fn scrub_credentials_from_process() {
             std::env::remove_var(OsStr::from_bytes(&name));
             std::ptr::write_bytes(bytes, 0, len);
         }
+    }
+}
+
+/// Windows: the variables are removed, so processes pincer starts inherit none of them. The
+/// bytes are not overwritten: Windows keeps the block itself and moves it as it changes, and no
+/// other user's process can read it (a same-user process could, as it could read pincer's memory
+/// there anyway).
+#[cfg(windows)]
+pub fn scrub_credentials_from_process() {
+    let names: Vec<OsString> = std::env::vars_os().map(|(name, _)| name).filter(|name| is_credential(name)).collect();
+    for name in names {
+        // SAFETY: no other thread reads or writes the environment (the caller's promise).
+        unsafe { std::env::remove_var(&name) };
     }
 }
 

@@ -16,6 +16,8 @@ pub mod env;
 pub mod exit;
 pub mod fsutil;
 pub mod http;
+#[cfg(windows)]
+mod job;
 pub mod mcp;
 pub mod notice;
 pub mod providers;

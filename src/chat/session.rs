@@ -7,13 +7,12 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::exit::UsageError;
-use crate::fsutil::{self, FileLock, PRIVATE_FILE_MODE};
+use crate::fsutil::{self, FileLock};
 use crate::providers::message::{ChatMessage, Role};
 
 pub const SESSIONS_DIR: &str = "sessions";
@@ -125,10 +124,9 @@ impl Session {
 
     /// One write and a sync; call with the lock held.
     fn write_locked(&self, buf: &[u8]) -> anyhow::Result<()> {
-        let mut file = OpenOptions::new()
+        let mut file = fsutil::private_open_options()
             .create(true)
             .append(true)
-            .mode(PRIVATE_FILE_MODE)
             .open(&self.path)
             .with_context(|| format!("cannot open {}", self.path.display()))?;
         file.write_all(buf).with_context(|| format!("cannot write {}", self.path.display()))?;
@@ -220,10 +218,9 @@ impl Session {
             let mut torn_name = self.path.as_os_str().to_os_string();
             torn_name.push(TORN_SUFFIX);
             let torn_path = PathBuf::from(torn_name);
-            let mut torn = OpenOptions::new()
+            let mut torn = fsutil::private_open_options()
                 .create(true)
                 .append(true)
-                .mode(PRIVATE_FILE_MODE)
                 .open(&torn_path)
                 .with_context(|| format!("cannot open {}", torn_path.display()))?;
             let mut kept = bytes[scan.intact_len..].to_vec();

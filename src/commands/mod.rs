@@ -75,8 +75,33 @@ pub fn builtin_tools(
     ctx: &Context,
     config: &crate::config::Config,
 ) -> (crate::tools::Registry, crate::tools::sandbox::SandboxState) {
-    use crate::tools::{Registry, memory, shell, web};
+    use crate::tools::{Registry, memory, web};
     let mut registry = Registry::new();
+    let (bash, sandbox) = bash_tool(ctx, config);
+    for tool in crate::tools::files::tools() {
+        registry.add(tool);
+    }
+    for tool in crate::tools::search::tools() {
+        registry.add(tool);
+    }
+    if let Some(bash) = bash {
+        registry.add(bash);
+    }
+    registry.add(Box::new(web::WebFetch::new(web::WebSettings {
+        allow_private: config.tools().web_fetch.allow_private,
+        env: ctx.env.clone(),
+    })));
+    registry.add(Box::new(memory::Memory));
+    (registry, sandbox)
+}
+
+/// The `bash` tool as `[tools.bash]` sets it up, and the sandbox state it found.
+#[cfg(unix)]
+fn bash_tool(
+    ctx: &Context,
+    config: &crate::config::Config,
+) -> (Option<Box<dyn crate::tools::Tool>>, crate::tools::sandbox::SandboxState) {
+    use crate::tools::shell;
     let vars = crate::env::vars_for_commands();
     let mut bash_settings = shell::BashSettings::defaults(ctx.env.home.as_deref(), &vars);
     let configured = &config.tools().bash;
@@ -86,19 +111,18 @@ pub fn builtin_tools(
     bash_settings.writable.extend(configured.writable.iter().map(|w| expand_home(w, ctx.env.home.as_deref())));
     let bash = shell::BashTool::new(bash_settings, vars);
     let sandbox = bash.sandbox().clone();
-    for tool in crate::tools::files::tools() {
-        registry.add(tool);
-    }
-    for tool in crate::tools::search::tools() {
-        registry.add(tool);
-    }
-    registry.add(Box::new(bash));
-    registry.add(Box::new(web::WebFetch::new(web::WebSettings {
-        allow_private: config.tools().web_fetch.allow_private,
-        env: ctx.env.clone(),
-    })));
-    registry.add(Box::new(memory::Memory));
-    (registry, sandbox)
+    (Some(Box::new(bash)), sandbox)
+}
+
+/// Windows has no `/bin/sh` (and no sandbox for one): no `bash` tool, and the sandbox state
+/// says so (`pincer tools`, the session's warning).
+#[cfg(windows)]
+fn bash_tool(
+    _ctx: &Context,
+    config: &crate::config::Config,
+) -> (Option<Box<dyn crate::tools::Tool>>, crate::tools::sandbox::SandboxState) {
+    let configured = &config.tools().bash;
+    (None, crate::tools::sandbox::SandboxState::probe(configured.sandbox, configured.network))
 }
 
 /// The MCP servers of config.toml; they start in the background and join before the first turn.
@@ -119,6 +143,7 @@ pub fn agent_mcp_manager(ctx: &Context, config: &Config, workspace: &Path) -> cr
 }
 
 /// `~/x` as the person's home folder joined with `x`; other paths as written.
+#[cfg(unix)]
 fn expand_home(path: &str, user_home: Option<&std::path::Path>) -> PathBuf {
     match (path.strip_prefix("~/"), user_home) {
         (Some(rest), Some(home)) => home.join(rest),

@@ -326,17 +326,34 @@ fn progress_text(params: &Value) -> String {
 }
 
 /// `file:///a/b%20c`: bytes outside the unreserved set (and `/`) are percent-encoded.
+/// Windows: `C:\a` (or `\\?\C:\a`) is `file:///C:/a`, as RFC 8089 writes a drive letter.
 pub fn file_uri(path: &std::path::Path) -> String {
-    use std::os::unix::ffi::OsStrExt;
+    #[cfg(unix)]
+    let (bytes, kept): (&[u8], &[u8]) = (std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()), b"/-._~");
+    #[cfg(windows)]
+    let windows_path = windows_uri_path(&path.to_string_lossy());
+    #[cfg(windows)]
+    let (bytes, kept): (&[u8], &[u8]) = (windows_path.as_bytes(), b"/-._~:");
     let mut uri = String::from("file://");
-    for &b in path.as_os_str().as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || kept.contains(&b) {
             uri.push(b as char);
         } else {
             uri.push_str(&format!("%{b:02X}"));
         }
     }
     uri
+}
+
+/// The path of a Windows path's file URI, with `/` for `\`: `C:\a` and `\\?\C:\a` are `/C:/a`; a
+/// share (`\\server\share`, `\\?\UNC\server\share`) is `//server/share` (`file:////server/share`).
+#[cfg(any(windows, test))]
+fn windows_uri_path(path: &str) -> String {
+    let text = path.replace('\\', "/");
+    text.strip_prefix("//?/UNC/")
+        .map(|share| format!("//{share}"))
+        .or_else(|| text.strip_prefix("//?/").map(|local| format!("/{local}")))
+        .unwrap_or_else(|| if text.starts_with("//") { text.clone() } else { format!("/{text}") })
 }
 
 /// Untrusted server text, short and terminal-safe, for error messages.
@@ -917,5 +934,14 @@ mod tests {
     fn progress_text_reads_well() {
         assert_eq!(progress_text(&json!({"progress": 3, "total": 10, "message": "step"})), "step (3/10)");
         assert_eq!(progress_text(&json!({"progress": 1})), "1");
+    }
+
+    #[test]
+    fn roots_are_file_uris_on_unix_and_windows() {
+        assert_eq!(file_uri(std::path::Path::new("/home/a b/ü")), "file:///home/a%20b/%C3%BC");
+        assert_eq!(windows_uri_path(r"C:\Users\a b"), "/C:/Users/a b");
+        assert_eq!(windows_uri_path(r"\\?\C:\work"), "/C:/work");
+        assert_eq!(windows_uri_path(r"\\?\UNC\server\share\x"), "//server/share/x");
+        assert_eq!(windows_uri_path(r"\\server\share"), "//server/share");
     }
 }

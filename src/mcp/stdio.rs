@@ -1,14 +1,16 @@
 //! The stdio transport: the server is a child process; one JSON-RPC message per line each way.
 //!
 //! The child gets its own process group (so the whole tree, `npx` and the `node` under it, can
-//! be ended together), dies with pincer (`PR_SET_PDEATHSIG`), and never sees pincer's
+//! be ended together; a job object on Windows, see [`group`]), dies with pincer
+//! (`PR_SET_PDEATHSIG` on Linux), and never sees pincer's
 //! credentials in its environment. Its stdout is read line by line with a size cap; its stderr
 //! goes to pincer's log (never to the terminal unasked). Writes go through a queue and a writer
 //! thread, so a server that stops reading can fill its pipe without blocking pincer. On close:
 //! stdin is closed, then SIGTERM to the group after a grace period, then SIGKILL.
 
+mod group;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Sender};
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{Failure, Inbox, Outgoing, Transport, lock};
 use super::protocol::Era;
+use group::Group;
 
 /// The largest message pincer reads from a server (a line on stdio, a body or event on HTTP).
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -25,6 +28,12 @@ const MAX_STDERR_LINE: usize = 4096;
 /// How long a server may take to exit after its stdin closes, and again after SIGTERM.
 const EXIT_GRACE: Duration = Duration::from_millis(500);
 const EXIT_POLL: Duration = Duration::from_millis(10);
+/// Windows finds a program by name only as `NAME.exe` (std's rule), and npm's are scripts.
+#[cfg(windows)]
+const NOT_FOUND_HINT: &str =
+    "\nhint: Windows finds only `.exe` programs by name: give a script's full name (`npx.cmd`)";
+#[cfg(not(windows))]
+const NOT_FOUND_HINT: &str = "";
 /// Variables holding pincer's credentials: a server is other people's code and gets none.
 const SECRET_VARIABLES: [&str; 3] =
     [crate::env::ANTHROPIC_API_KEY, crate::env::CLAUDE_CODE_OAUTH_TOKEN, crate::env::OPENAI_API_KEY];
@@ -39,14 +48,14 @@ pub struct StdioSpec {
 pub(crate) struct StdioTransport {
     child: Arc<Mutex<Child>>,
     queue: Mutex<Option<Sender<String>>>,
-    pgid: i32,
+    group: Group,
     inbox: Arc<Inbox>,
 }
 
 impl StdioTransport {
     pub fn spawn(spec: &StdioSpec, inbox: Arc<Inbox>) -> Result<StdioTransport, String> {
         let mut cmd = Command::new(&spec.command);
-        cmd.args(&spec.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        cmd.args(&spec.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for name in SECRET_VARIABLES {
             cmd.env_remove(name);
         }
@@ -54,18 +63,12 @@ impl StdioTransport {
         if let Some(dir) = &spec.cwd {
             cmd.current_dir(dir);
         }
-        // SAFETY: prctl is async-signal-safe; it only sets this child's parent-death signal.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                Ok(())
-            });
-        }
-        let mut child = spawn_from_lasting_thread(cmd).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!("cannot start {:?}: command not found", spec.command),
+        let (mut child, group) = group::spawn_grouped(cmd, spawn_from_lasting_thread).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("cannot start {:?}: command not found{NOT_FOUND_HINT}", spec.command)
+            }
             _ => format!("cannot start {:?}: {e}", spec.command),
         })?;
-        let pgid = child.id() as i32;
         let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let child = Arc::new(Mutex::new(child));
         let (tx, rx) = mpsc::channel::<String>();
@@ -73,14 +76,14 @@ impl StdioTransport {
             std::thread::spawn(move || write_loop(stdin, rx));
         }
         if let Some(stdout) = stdout {
-            let (inbox, child) = (Arc::clone(&inbox), Arc::clone(&child));
-            std::thread::spawn(move || read_loop(stdout, &inbox, &child, pgid));
+            let (inbox, child, group) = (Arc::clone(&inbox), Arc::clone(&child), group.clone());
+            std::thread::spawn(move || read_loop(stdout, &inbox, &child, &group));
         }
         if let Some(stderr) = stderr {
             let inbox = Arc::clone(&inbox);
             std::thread::spawn(move || stderr_loop(stderr, &inbox));
         }
-        Ok(StdioTransport { child, queue: Mutex::new(Some(tx)), pgid, inbox })
+        Ok(StdioTransport { child, queue: Mutex::new(Some(tx)), group, inbox })
     }
 }
 
@@ -161,7 +164,7 @@ pub(crate) fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>, max
     }
 }
 
-fn read_loop(stdout: impl Read, inbox: &Arc<Inbox>, child: &Mutex<Child>, pgid: i32) {
+fn read_loop(stdout: impl Read, inbox: &Arc<Inbox>, child: &Mutex<Child>, group: &Group) {
     let mut reader = BufReader::new(stdout);
     let mut buf = Vec::new();
     let reason = loop {
@@ -173,9 +176,9 @@ fn read_loop(stdout: impl Read, inbox: &Arc<Inbox>, child: &Mutex<Child>, pgid: 
                 }
             }
             Ok(Line::TooLong) => {
-                // No way to know what the message answered: the connection is unusable.
-                // SAFETY: the group's leader is our unreaped child, so the id is still ours.
-                unsafe { libc::killpg(pgid, libc::SIGKILL) };
+                // No way to know what the message answered: the connection is unusable. The
+                // group's leader is our unreaped child, so the group is still this server's.
+                group.kill();
                 break format!(
                     "the server sent a message larger than {} MiB; pincer stopped it",
                     MAX_MESSAGE_BYTES >> 20
@@ -251,17 +254,16 @@ impl Transport for StdioTransport {
             }
         };
         if !exited(&mut child, EXIT_GRACE) {
-            // SAFETY: the leader is not reaped yet, so the group id is still this server's.
-            unsafe { libc::killpg(self.pgid, libc::SIGTERM) };
+            // The leader is not reaped yet, so the group is still this server's.
+            self.group.terminate();
             if !exited(&mut child, EXIT_GRACE) {
-                unsafe { libc::killpg(self.pgid, libc::SIGKILL) };
+                self.group.kill();
                 let _ = child.wait();
             }
         }
         tracing::debug!(server = %self.inbox.name, "stopped in {:?}", began.elapsed());
         // Children the server left behind (`npx` → `node`) share its group.
-        // SAFETY: a plain signal to a group id; ESRCH when the group is empty is harmless.
-        unsafe { libc::killpg(self.pgid, libc::SIGKILL) };
+        self.group.kill();
         self.inbox.close("the connection was closed");
     }
 }

@@ -7,7 +7,8 @@
 //! every line of it, wrapped to the terminal's width, starts with a gutter `  │ `, so nothing in
 //! it can pass for pincer's own prompt line, which alone starts at the left edge.
 //!
-//! The answer is read from `/dev/tty`, or from stdin when stdin itself is the terminal, never
+//! The answer is read from `/dev/tty` (Windows: `CONIN$`, the console's input, see
+//! `approval/windows.rs`), or from stdin when stdin itself is the terminal, never
 //! from a pipe (stdin may be the message). Input typed ahead is discarded first, so a keystroke
 //! meant for something else cannot approve a call. Enter means no; an answer not understood is
 //! asked again; Ctrl-C, end of input (Ctrl-D) or a terminal error cancels the turn: nothing runs,
@@ -15,16 +16,23 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, RawFd};
 
 use crate::sanitize::sanitize;
 use crate::term::interrupt;
 use crate::term::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};
 use crate::tools::ToolClass;
-use crate::tools::approve::{Answer, ApprovalRequest, Approver};
+#[cfg(unix)]
+use crate::tools::approve::Approver;
+use crate::tools::approve::{Answer, ApprovalRequest};
 
 /// The controlling terminal, whatever stdin and stderr are.
+#[cfg(unix)]
 const TTY_PATH: &str = "/dev/tty";
+/// The console's input, whatever stdin is.
+#[cfg(windows)]
+const TTY_PATH: &str = "CONIN$";
 /// Columns assumed when the terminal does not say.
 const DEFAULT_WIDTH: usize = 80;
 /// Untrusted text is never wrapped narrower than this, however narrow the terminal.
@@ -35,6 +43,7 @@ const GUTTER_WIDTH: usize = 4;
 /// Tabs in untrusted text become spaces up to the next multiple of this.
 const TAB_STOP: usize = 8;
 /// How often a blocked read looks at the Ctrl-C flag.
+#[cfg(unix)]
 const POLL_MS: libc::c_int = 100;
 /// An answer line longer than this is not an answer (it is dropped and asked again).
 const MAX_ANSWER_BYTES: usize = 1024;
@@ -62,7 +71,7 @@ impl TerminalApprover {
         if !std::io::stderr().is_terminal() {
             return None;
         }
-        let input = match File::open(TTY_PATH) {
+        let input = match open_tty() {
             Ok(tty) if tty.is_terminal() => TtyInput::DevTty(tty),
             _ if std::io::stdin().is_terminal() => TtyInput::Stdin,
             _ => return None,
@@ -71,6 +80,7 @@ impl TerminalApprover {
         Some(TerminalApprover { input, color })
     }
 
+    #[cfg(unix)]
     fn fd(&self) -> RawFd {
         match &self.input {
             TtyInput::DevTty(tty) => tty.as_raw_fd(),
@@ -79,6 +89,7 @@ impl TerminalApprover {
     }
 }
 
+#[cfg(unix)]
 impl Approver for TerminalApprover {
     fn ask(&mut self, request: &ApprovalRequest<'_>) -> Answer {
         let fd = self.fd();
@@ -296,13 +307,21 @@ fn wrap(line: &str, width: usize) -> Vec<String> {
     pieces
 }
 
+/// The terminal, for reading answers.
+#[cfg(unix)]
+fn open_tty() -> std::io::Result<File> {
+    File::open(TTY_PATH)
+}
+
 /// Drops what was typed before the question was shown.
+#[cfg(unix)]
 fn discard_typeahead(fd: RawFd) {
     // SAFETY: tcflush only drops the terminal's pending input; `fd` is open for the call.
     unsafe { libc::tcflush(fd, libc::TCIFLUSH) };
 }
 
 /// The terminal's width in columns (stderr's), or [`DEFAULT_WIDTH`].
+#[cfg(unix)]
 fn terminal_width() -> usize {
     let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCGWINSZ writes one `winsize` into `size`, which lives through the call.
@@ -312,11 +331,13 @@ fn terminal_width() -> usize {
 
 /// Lines from the terminal, read without buffering past what it delivers (a line at a time in
 /// canonical mode), polling so Ctrl-C is noticed while waiting.
+#[cfg(unix)]
 struct TtyLines {
     fd: RawFd,
     pending: Vec<u8>,
 }
 
+#[cfg(unix)]
 impl AnswerSource for TtyLines {
     fn next_line(&mut self) -> Line {
         let mut buf = [0u8; 256];
@@ -355,6 +376,11 @@ impl AnswerSource for TtyLines {
         }
     }
 }
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows::open_tty;
 
 #[cfg(test)]
 mod tests {

@@ -6,14 +6,17 @@
 //! without a controlling terminal; the erase and kill keys work as usual. However the prompt ends
 //! (Enter, Ctrl-C, Ctrl-D, SIGINT/SIGTERM/SIGHUP, an error) the settings are put back, and what is
 //! still queued (the rest of a multi-line paste) is discarded, so no part of a secret reaches the
-//! shell after pincer exits.
+//! shell after pincer exits. (Windows: the console's own modes, see `hidden/windows.rs`.)
 
+#[cfg(unix)]
 use std::io::Write;
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use zeroize::Zeroizing;
 
 use crate::exit::{Interrupted, UsageError};
+#[cfg(unix)]
 use crate::term::interrupt;
 
 /// Longer than any token (real ones are 108–200 characters); past it the input is refused.
@@ -31,6 +34,7 @@ const DISABLED: u8 = 0;
 
 /// Prints `prompt` on stderr and reads one line from stdin (a terminal) without echo. `None` is
 /// the end of input (Ctrl-D on an empty line). Ctrl-C or a signal fails with [`Interrupted`].
+#[cfg(unix)]
 pub fn read_line(prompt: &str) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
     let stdin = std::io::stdin();
     let fd = stdin.as_fd();
@@ -40,7 +44,7 @@ pub fn read_line(prompt: &str) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
     // Declared first, so it is dropped last: the terminal is restored while signals are caught.
     let _signals = interrupt::catch();
     let mode = HiddenMode::enter(fd)?;
-    let result = read_keys(fd, &mode.keys);
+    let result = read_keys(&mode.keys, |chunk| interrupt::read(fd, chunk));
     drop(mode);
     // Enter (or Ctrl-C) was not echoed: end the prompt's line.
     let _ = writeln!(err);
@@ -82,12 +86,16 @@ impl Keys {
     }
 }
 
-fn read_keys(fd: BorrowedFd<'_>, keys: &Keys) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
+/// Reads keys with `read` (at most [`CHUNK_BYTES`] at a time) until the line ends.
+fn read_keys(
+    keys: &Keys,
+    mut read: impl FnMut(&mut [u8]) -> anyhow::Result<usize>,
+) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
     // Allocated once at full size: growing would leave copies of the secret behind.
     let mut line = Zeroizing::new(Vec::with_capacity(MAX_SECRET_BYTES));
     let mut chunk = Zeroizing::new([0u8; CHUNK_BYTES]);
     loop {
-        let n = interrupt::read(fd, &mut chunk[..])?;
+        let n = read(&mut chunk[..])?;
         if n == 0 {
             return Ok(if line.is_empty() { None } else { Some(line) });
         }
@@ -121,12 +129,14 @@ fn erase_last_char(line: &mut Vec<u8>) {
 }
 
 /// The terminal without echo or line editing, until dropped.
+#[cfg(unix)]
 struct HiddenMode<'a> {
     fd: BorrowedFd<'a>,
     saved: libc::termios,
     keys: Keys,
 }
 
+#[cfg(unix)]
 impl<'a> HiddenMode<'a> {
     fn enter(fd: BorrowedFd<'a>) -> anyhow::Result<HiddenMode<'a>> {
         let cannot = |e: std::io::Error| anyhow::anyhow!("cannot turn off echo on the terminal: {e}");
@@ -154,6 +164,7 @@ impl<'a> HiddenMode<'a> {
     }
 }
 
+#[cfg(unix)]
 impl Drop for HiddenMode<'_> {
     fn drop(&mut self) {
         discard_typeahead(self.fd);
@@ -165,12 +176,44 @@ impl Drop for HiddenMode<'_> {
 }
 
 /// Drops input the terminal has received but nobody read (e.g. the rest of a paste).
+#[cfg(unix)]
 pub fn discard_typeahead(fd: BorrowedFd<'_>) {
     // SAFETY: tcflush on an open descriptor; on a non-terminal it fails harmlessly.
     unsafe {
         libc::tcflush(fd.as_raw_fd(), libc::TCIFLUSH);
     }
 }
+
+/// [`discard_typeahead`] on stdin.
+#[cfg(unix)]
+pub fn discard_stdin_typeahead() {
+    discard_typeahead(std::io::stdin().as_fd());
+}
+
+/// UTF-16 from a Windows console as UTF-8 into `out` (3 bytes per unit is enough); a first half
+/// of a surrogate pair at the end is kept in `held` for the next read, a lone half becomes
+/// U+FFFD. Returns the bytes written.
+#[cfg(any(windows, test))]
+fn decode_console_units(units: &[u16], held: &mut Option<u16>, out: &mut [u8]) -> usize {
+    const HIGH_SURROGATES: std::ops::Range<u16> = 0xD800..0xDC00;
+    let mut units = units;
+    if let Some((&last, rest)) = units.split_last()
+        && HIGH_SURROGATES.contains(&last)
+    {
+        *held = Some(last);
+        units = rest;
+    }
+    let mut n = 0;
+    for c in char::decode_utf16(units.iter().copied()) {
+        n += c.unwrap_or(char::REPLACEMENT_CHARACTER).encode_utf8(&mut out[n..]).len();
+    }
+    n
+}
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{discard_stdin_typeahead, read_line};
 
 #[cfg(test)]
 mod tests {
@@ -186,6 +229,21 @@ mod tests {
         erase_last_char(&mut line);
         erase_last_char(&mut line);
         assert!(line.is_empty());
+    }
+
+    #[test]
+    fn console_keys_become_utf8_even_when_a_pair_is_split_between_reads() {
+        let units: Vec<u16> = "aé🦀".encode_utf16().collect();
+        let (mut held, mut out) = (None, [0u8; 16]);
+        // The crab's two halves arrive in two reads.
+        let n = decode_console_units(&units[..3], &mut held, &mut out);
+        assert_eq!((&out[..n], held), ("aé".as_bytes(), Some(units[2])));
+        let carried: Vec<u16> = held.take().into_iter().chain([units[3]]).collect();
+        let n = decode_console_units(&carried, &mut held, &mut out);
+        assert_eq!((&out[..n], held), ("🦀".as_bytes(), None));
+        // A lone second half is not a character.
+        let n = decode_console_units(&[0xDC00, u16::from(b'x')], &mut held, &mut out);
+        assert_eq!(&out[..n], "\u{FFFD}x".as_bytes());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Ctrl-C. A SIGINT handler only sets a flag; whoever waits on a running answer polls it, so
 //! the REPL can cancel the answer in flight and a one-shot run can exit 130 with what it printed.
+//! (Windows: a console control handler sets the same flag, see `interrupt/windows.rs`.)
 //!
 //! A blocking read would not notice the flag: the handler is installed with `SA_RESTART`, so the
 //! kernel restarts the read. Reads that must stop on Ctrl-C (a message piped on stdin, a hidden
@@ -7,18 +8,26 @@
 //! handler writes to: the signal wakes it at once, with no race between checking the flag and
 //! starting to wait.
 
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, BorrowedFd};
+#[cfg(unix)]
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+#[cfg(unix)]
+use std::sync::atomic::AtomicI32;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(unix)]
 use crate::exit::Interrupted;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// The write end of the self-pipe, or -1 before it exists (read by the signal handler).
+#[cfg(unix)]
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 /// The read end of the self-pipe.
+#[cfg(unix)]
 static WAKE_READ: OnceLock<Option<libc::c_int>> = OnceLock::new();
 
+#[cfg(unix)]
 extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
     let fd = WAKE_WRITE.load(Ordering::SeqCst);
@@ -26,7 +35,7 @@ extern "C" fn on_sigint(_: libc::c_int) {
         // SAFETY: write(2) on a non-blocking pipe is async-signal-safe; errno is saved and put
         // back so the interrupted code sees its own. A full pipe already means "wake up".
         unsafe {
-            let errno = libc::__errno_location();
+            let errno = errno_location();
             let saved = *errno;
             libc::write(fd, [1u8].as_ptr().cast(), 1);
             *errno = saved;
@@ -34,20 +43,70 @@ extern "C" fn on_sigint(_: libc::c_int) {
     }
 }
 
+/// Where this thread's `errno` lives (the C library's own accessor: std can read errno but
+/// not put it back).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: always valid for the calling thread.
+    unsafe { libc::__errno_location() }
+}
+
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: always valid for the calling thread (macOS and the BSDs call it `__error`).
+    unsafe { libc::__error() }
+}
+
 /// Creates the self-pipe once; `None` if the system refused (reads then fall back to a timeout).
+#[cfg(unix)]
 fn wake_pipe() -> Option<libc::c_int> {
     *WAKE_READ.get_or_init(|| {
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 fills the two-element array on success.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-            return None;
-        }
+        let fds = nonblocking_pipe()?;
         WAKE_WRITE.store(fds[1], Ordering::SeqCst);
         Some(fds[0])
     })
 }
 
+/// A pipe whose ends are non-blocking and closed on exec, made in one call where the system
+/// has `pipe2`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn nonblocking_pipe() -> Option<[libc::c_int; 2]> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 fills the two-element array on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return None;
+    }
+    Some(fds)
+}
+
+/// macOS has no `pipe2`: `pipe`, then the flags on each end. A program another thread starts in
+/// between could inherit the descriptors; they carry nothing but wake-ups.
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+fn nonblocking_pipe() -> Option<[libc::c_int; 2]> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe fills the two-element array on success; fcntl only changes flags of the
+    // descriptors it just made.
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return None;
+        }
+        for fd in fds {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags < 0
+                || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) != 0
+                || libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) != 0
+            {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+                return None;
+            }
+        }
+    }
+    Some(fds)
+}
+
 /// Installs the handler (idempotent).
+#[cfg(unix)]
 pub fn install() {
     wake_pipe();
     // SAFETY: the handler only stores to an atomic and writes to a pipe, both async-signal-safe.
@@ -63,9 +122,11 @@ pub fn interrupted() -> bool {
 /// Clears the flag before a new answer starts.
 pub fn reset() {
     INTERRUPTED.store(false, Ordering::SeqCst);
+    #[cfg(unix)]
     drain_wake_pipe();
 }
 
+#[cfg(unix)]
 fn drain_wake_pipe() {
     if let Some(fd) = wake_pipe() {
         let mut buf = [0u8; 64];
@@ -76,13 +137,16 @@ fn drain_wake_pipe() {
 
 /// While alive, SIGINT, SIGTERM and SIGHUP only set the flag (so a prompt can put the terminal
 /// back before pincer exits); dropping it restores what was installed before.
+#[cfg(unix)]
 pub struct Catch {
     previous: Vec<(libc::c_int, libc::sigaction)>,
 }
 
 /// The signals that end a hidden prompt.
+#[cfg(unix)]
 const CAUGHT: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+#[cfg(unix)]
 pub fn catch() -> Catch {
     wake_pipe();
     reset();
@@ -103,6 +167,7 @@ pub fn catch() -> Catch {
     Catch { previous }
 }
 
+#[cfg(unix)]
 impl Drop for Catch {
     fn drop(&mut self) {
         for (signal, old) in &self.previous {
@@ -115,10 +180,12 @@ impl Drop for Catch {
 }
 
 /// How long one wait lasts when there is no self-pipe to wake it.
+#[cfg(unix)]
 const FALLBACK_POLL_MS: libc::c_int = 50;
 
 /// Waits until `fd` can be read without blocking, or fails with [`Interrupted`] once a caught
 /// signal arrived (before or during the wait).
+#[cfg(unix)]
 pub fn wait_readable(fd: BorrowedFd<'_>) -> anyhow::Result<()> {
     let wake = wake_pipe();
     loop {
@@ -151,6 +218,7 @@ pub fn wait_readable(fd: BorrowedFd<'_>) -> anyhow::Result<()> {
 }
 
 /// read(2) that gives up with [`Interrupted`] on Ctrl-C; `Ok(0)` is the end of input.
+#[cfg(unix)]
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> anyhow::Result<usize> {
     loop {
         wait_readable(fd)?;
@@ -166,6 +234,17 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> anyhow::Result<usize> {
         }
     }
 }
+
+/// [`read`] on stdin (Windows: a read of stdin that Ctrl-C stops as well).
+#[cfg(unix)]
+pub fn read_stdin(buf: &mut [u8]) -> anyhow::Result<usize> {
+    read(std::os::fd::AsFd::as_fd(&std::io::stdin()), buf)
+}
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{install, read_stdin};
 
 /// While alive, Ctrl-C cancels `token` (polled: a token is not async-signal-safe to touch from
 /// the handler). Dropping it stops watching.

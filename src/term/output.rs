@@ -9,10 +9,11 @@
 //! The REPL's line editor (rustyline) can only draw on descriptor 1. When stdout is not a terminal
 //! (`pincer agent > chat.txt`, `pincer agent | tee log`), [`EditorOnTerminal`] points descriptor 1
 //! at the terminal for as long as the REPL runs and keeps the real stdout aside for [`data`], so the
-//! file gets only answers.
+//! file gets only answers. (Windows: the standard output handle, see `output/windows.rs`.)
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::OnceLock;
 
@@ -78,10 +79,12 @@ pub fn stdout_is_terminal() -> bool {
 
 /// While alive, descriptor 1 is the terminal (when stdout was not one) and [`data`] writes to the
 /// real stdout. Dropping it puts descriptor 1 back.
+#[cfg(unix)]
 pub struct EditorOnTerminal {
     saved: Option<OwnedFd>,
 }
 
+#[cfg(unix)]
 impl EditorOnTerminal {
     /// Moves the line editor's output to the terminal: stderr if it is one, else stdin if it was
     /// opened for writing (as a shell's terminal is), else `/dev/tty`. With none of these, or when
@@ -108,6 +111,7 @@ impl EditorOnTerminal {
     }
 }
 
+#[cfg(unix)]
 impl Drop for EditorOnTerminal {
     #[allow(clippy::disallowed_methods)]
     fn drop(&mut self) {
@@ -122,6 +126,7 @@ impl Drop for EditorOnTerminal {
 }
 
 /// A descriptor of the person's terminal, and the file that owns it if it had to be opened.
+#[cfg(unix)]
 fn find_terminal() -> Option<(RawFd, Option<File>)> {
     if io::stderr().is_terminal() {
         return Some((libc::STDERR_FILENO, None));
@@ -135,6 +140,7 @@ fn find_terminal() -> Option<(RawFd, Option<File>)> {
     Some((tty.as_raw_fd(), Some(tty)))
 }
 
+#[cfg(unix)]
 fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that we then own.
     let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
@@ -144,6 +150,11 @@ fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: `new` is a fresh descriptor nobody else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::EditorOnTerminal;
 
 #[cfg(test)]
 mod tests {

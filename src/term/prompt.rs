@@ -7,7 +7,6 @@
 //! token after it are read in order.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::os::fd::AsFd;
 
 use zeroize::Zeroizing;
 
@@ -55,7 +54,7 @@ impl Input {
     /// line was just refused, so it never reaches the shell. Nothing to do on a pipe.
     pub fn discard_typeahead(&self) {
         if self.tty {
-            crate::term::hidden::discard_typeahead(std::io::stdin().as_fd());
+            crate::term::hidden::discard_stdin_typeahead();
         }
     }
 

@@ -1,8 +1,6 @@
 //! The message from a pipe (`git diff | pincer agent`): read to the end, bounded, and stopped by
 //! Ctrl-C (exit 130, nothing sent) even while the writer is silent.
 
-use std::os::fd::AsFd;
-
 use crate::exit::UsageError;
 use crate::term::interrupt;
 
@@ -14,11 +12,10 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Reads stdin to its end as the message. Empty (or blank) input, input past
 /// [`MAX_MESSAGE_BYTES`] and bytes that are not UTF-8 are usage errors.
 pub fn read() -> anyhow::Result<String> {
-    let stdin = std::io::stdin();
     let mut bytes = Vec::new();
     let mut chunk = vec![0u8; CHUNK_BYTES];
     loop {
-        let n = match interrupt::read(stdin.as_fd(), &mut chunk) {
+        let n = match interrupt::read_stdin(&mut chunk) {
             // A closed stdin (`<&-`) reads as an empty one, as the standard library treats it.
             Err(e) if is_closed_descriptor(&e) => 0,
             other => other?,

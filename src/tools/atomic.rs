@@ -8,32 +8,52 @@
 //! A read-modify-write holds an exclusive `flock` on the file; since the rename puts a new inode
 //! under the name, whoever waited on the old one checks, once it has the lock, that the name
 //! still leads to the inode it locked, and starts again if not. Two agents editing one file
-//! therefore never corrupt it and never lose an edit.
+//! therefore never corrupt it and never lose an edit. (Windows: the same steps by path inside
+//! a folder held open, see `atomic/windows.rs`.)
 
+#[cfg(unix)]
 use std::ffi::{CStr, CString, OsStr};
-use std::fs::{File, Permissions, TryLockError};
-use std::io::{self, Read, Write};
+#[cfg(unix)]
+use std::fs::Permissions;
+use std::fs::{File, TryLockError};
+#[cfg(unix)]
+use std::io::Write;
+use std::io::{self, Read};
+#[cfg(unix)]
 use std::mem::MaybeUninit;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, FromRawFd};
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
+#[cfg(unix)]
+use std::path::{Component, Path};
+use std::sync::atomic::AtomicU64;
+#[cfg(unix)]
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::fsutil::LOCK_WAIT;
 
-use super::paths::{self, HardLimits, PathError, display_path};
+use super::paths::PathError;
+#[cfg(unix)]
+use super::paths::{self, HardLimits, display_path};
 
 /// Mode of a new file before the umask (SPEC: like any editor's new file).
+#[cfg(unix)]
 pub const NEW_FILE_MODE: u32 = 0o644;
 /// Mode of a new folder before the umask (like `mkdir -p`).
+#[cfg(unix)]
 const NEW_DIR_MODE: u32 = 0o777;
 /// Mode of the temporary file until it takes the target's mode.
+#[cfg(unix)]
 const TEMP_FILE_MODE: u32 = 0o600;
 /// The permission bits a replacement keeps (set-id and sticky bits are dropped, as the kernel
 /// drops them when a file is written by someone else).
+#[cfg(unix)]
 const KEPT_MODE_BITS: u32 = 0o777;
 const LOCK_POLL: Duration = Duration::from_millis(5);
 /// How often a locker starts again because the file was replaced while it waited.
@@ -87,10 +107,18 @@ pub struct Folder {
 #[derive(Debug)]
 pub struct Locked {
     file: File,
+    #[cfg(unix)]
     name: CString,
+    #[cfg(unix)]
     mode: u32,
+    #[cfg(unix)]
     uid: u32,
+    #[cfg(unix)]
     gid: u32,
+    #[cfg(windows)]
+    name: std::ffi::OsString,
+    #[cfg(windows)]
+    read_only: bool,
     size: u64,
 }
 
@@ -107,7 +135,10 @@ impl Locked {
         }
         Ok(bytes)
     }
+}
 
+#[cfg(unix)]
+impl Locked {
     /// Whether the file may be changed: writable by us, and not without write bits for anyone
     /// (which says "do not change me" even to root).
     fn writable(&self, folder: &Folder) -> bool {
@@ -118,6 +149,7 @@ impl Locked {
     }
 }
 
+#[cfg(unix)]
 impl Folder {
     /// Opens an existing, resolved folder.
     pub fn open(path: &Path, limits: &HardLimits) -> Result<Folder, PathError> {
@@ -303,17 +335,12 @@ fn wait_for_lock(file: &File, cancel: &CancelToken, shown: &dyn Fn() -> String) 
 
 /// What a non-regular file is, in words.
 pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
     if kind.is_dir() {
         "a folder"
     } else if kind.is_symlink() {
         "a symbolic link"
-    } else if kind.is_fifo() {
-        "a named pipe"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "a device"
+    } else if let Some(special) = special_name(kind) {
+        special
     } else if kind.is_file() {
         "a file"
     } else {
@@ -321,14 +348,38 @@ pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// A named pipe, a socket or a device, in words.
+#[cfg(unix)]
+fn special_name(kind: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        Some("a named pipe")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else {
+        None
+    }
+}
+
+/// Windows keeps no pipes, sockets or devices among a folder's entries.
+#[cfg(windows)]
+fn special_name(_: &std::fs::FileType) -> Option<&'static str> {
+    None
+}
+
+#[cfg(unix)]
 fn c_name(name: &OsStr) -> io::Result<CString> {
     CString::new(name.as_bytes()).map_err(io::Error::other)
 }
 
+#[cfg(unix)]
 fn cvt(ret: libc::c_int) -> io::Result<()> {
     if ret == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
+#[cfg(unix)]
 fn open_at(dir: &File, name: &CStr, flags: libc::c_int, mode: u32) -> io::Result<File> {
     // SAFETY: valid descriptor and C string; the descriptor returned is ours alone.
     let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
@@ -340,6 +391,7 @@ fn open_at(dir: &File, name: &CStr, flags: libc::c_int, mode: u32) -> io::Result
 }
 
 /// Device and inode of `name` in `dir`, without following a symlink.
+#[cfg(unix)]
 #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
 fn stat_at(dir: &File, name: &CStr) -> io::Result<(u64, u64)> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
@@ -349,6 +401,9 @@ fn stat_at(dir: &File, name: &CStr) -> io::Result<(u64, u64)> {
     let st = unsafe { st.assume_init() };
     Ok((st.st_dev as u64, st.st_ino as u64))
 }
+
+#[cfg(windows)]
+mod windows;
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,7 @@
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -494,10 +493,7 @@ fn list_dir(tool: &ListDir, input: &Value, ctx: &ToolContext<'_>) -> Result<Tool
     }
     let dir = paths::open_dir(&resolved.path, &HardLimits::new(ctx)).map_err(|e| e.to_string())?;
     // Entries are read through the verified handle, not the path (see `paths.rs`).
-    let base = match paths::opened_path(&dir) {
-        Some(_) => PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())),
-        None => resolved.path.clone(),
-    };
+    let base = paths::listing_path(&dir, &resolved.path);
     let cannot = |e: io::Error| format!("cannot list {shown}: {e}");
     let mut names = Vec::new();
     for entry in fs::read_dir(&base).map_err(cannot)? {
@@ -532,7 +528,6 @@ fn list_dir(tool: &ListDir, input: &Value, ctx: &ToolContext<'_>) -> Result<Tool
 }
 
 fn describe_entry(meta: &fs::Metadata, path: &Path) -> (&'static str, String, String) {
-    use std::os::unix::fs::FileTypeExt;
     let t = meta.file_type();
     if t.is_symlink() {
         let target = fs::read_link(path).map(|t| display_path(&t)).unwrap_or_else(|_| "?".to_string());
@@ -541,13 +536,28 @@ fn describe_entry(meta: &fs::Metadata, path: &Path) -> (&'static str, String, St
         ("dir", "-".to_string(), String::new())
     } else if t.is_file() {
         ("file", human_bytes(meta.len() as usize), String::new())
-    } else if t.is_fifo() {
-        ("fifo", "-".to_string(), String::new())
-    } else if t.is_socket() {
-        ("socket", "-".to_string(), String::new())
     } else {
-        ("device", "-".to_string(), String::new())
+        (special_kind(&t), "-".to_string(), String::new())
     }
+}
+
+/// What an entry that is no file, folder or link is, in a word.
+#[cfg(unix)]
+fn special_kind(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "fifo"
+    } else if t.is_socket() {
+        "socket"
+    } else {
+        "device"
+    }
+}
+
+/// Windows keeps no pipes, sockets or devices among a folder's entries.
+#[cfg(windows)]
+fn special_kind(_: &fs::FileType) -> &'static str {
+    "special"
 }
 
 // ---- write_file ----

@@ -14,11 +14,13 @@ pub mod files;
 pub(crate) mod gitignore;
 pub(crate) mod glob;
 pub mod memory;
+#[cfg(unix)]
 pub(crate) mod outcome;
 pub(crate) mod paths;
 pub mod policy;
 pub mod sandbox;
 pub mod search;
+#[cfg(unix)]
 pub mod shell;
 #[cfg(target_os = "linux")]
 mod supervisor;

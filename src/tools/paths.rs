@@ -17,14 +17,20 @@
 //! between. So files are opened here without following a symlink in the last component
 //! (`O_NOFOLLOW`), and the opened file's real path is read back from `/proc/self/fd` and must
 //! be the one that was checked; writes work through a verified folder handle (see `atomic.rs`).
+//! Windows has the same two checks in its own terms: no reparse point (symbolic link, junction)
+//! followed in the last component, and the real path read back from the handle (see
+//! `paths/windows.rs`).
 //! Case-insensitive file systems (macOS) are not handled: on Linux `.PINCER` is another name.
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+#[cfg(unix)]
+use std::fs::OpenOptions;
+use std::fs::{self, File};
 use std::io;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -208,7 +214,7 @@ pub fn resolve(raw: impl AsRef<Path>, ctx: &ToolContext<'_>, intent: Intent) -> 
     if raw_path.as_os_str().is_empty() {
         return Err(PathError::Empty);
     }
-    if raw_path.as_os_str().as_bytes().contains(&0) {
+    if raw_path.as_os_str().as_encoded_bytes().contains(&0) {
         return Err(PathError::Nul);
     }
     let raw = &display_path(raw_path);
@@ -312,11 +318,7 @@ pub fn escape_controls(text: &str) -> String {
 /// Opens a resolved file for reading: no symlink followed in the last component, no blocking on
 /// a FIFO or device, and the file opened must be the one resolved (see the module notes).
 pub fn open_file(resolved: &Resolved, limits: &HardLimits) -> Result<File, PathError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(&resolved.path)
-        .map_err(|e| open_error(e, resolved))?;
+    let file = open_no_follow(&resolved.path).map_err(|e| open_error(e, resolved))?;
     verify_opened(&file, &resolved.path, limits)?;
     Ok(file)
 }
@@ -324,6 +326,7 @@ pub fn open_file(resolved: &Resolved, limits: &HardLimits) -> Result<File, PathE
 /// Opens a resolved folder (for listing or as the base of writes), verified like [`open_file`].
 pub fn open_dir(path: &Path, limits: &HardLimits) -> Result<File, PathError> {
     let shown = || display_path(path);
+    #[cfg(unix)]
     let dir = OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW).open(path).map_err(
         |e| match e.raw_os_error() {
             // O_NOFOLLOW with O_DIRECTORY answers ENOTDIR for a symlink.
@@ -334,6 +337,12 @@ pub fn open_dir(path: &Path, limits: &HardLimits) -> Result<File, PathError> {
             _ => PathError::Io(shown(), e),
         },
     )?;
+    #[cfg(windows)]
+    let dir = windows::open_dir_no_follow(path).map_err(|e| match e {
+        _ if windows::is_link_refusal(&e) => PathError::Changed(shown()),
+        _ if e.kind() == io::ErrorKind::NotFound => PathError::NotFound(shown()),
+        _ => PathError::Io(shown(), e),
+    })?;
     verify_opened(&dir, path, limits)?;
     Ok(dir)
 }
@@ -342,15 +351,22 @@ pub fn open_dir(path: &Path, limits: &HardLimits) -> Result<File, PathError> {
 /// checking the opened file's real path like [`open_file`].
 pub fn open_walked(path: &Path, limits: &HardLimits) -> Result<File, PathError> {
     limits.check(path, Intent::Read)?;
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| PathError::Io(display_path(path), e))?;
+    let file = open_no_follow(path).map_err(|e| PathError::Io(display_path(path), e))?;
     verify_opened(&file, path, limits)?;
     Ok(file)
 }
 
+/// Opens `path` for reading: no symlink followed in its last component, no blocking on a FIFO
+/// or device, no terminal taken as the controlling one.
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
+}
+
+#[cfg(windows)]
+use windows::open_no_follow;
+
+#[cfg(unix)]
 fn open_error(e: io::Error, resolved: &Resolved) -> PathError {
     match e.raw_os_error() {
         Some(libc::ELOOP) => PathError::Changed(resolved.shown()),
@@ -359,9 +375,42 @@ fn open_error(e: io::Error, resolved: &Resolved) -> PathError {
     }
 }
 
+#[cfg(windows)]
+fn open_error(e: io::Error, resolved: &Resolved) -> PathError {
+    match e {
+        _ if windows::is_link_refusal(&e) => PathError::Changed(resolved.shown()),
+        _ if e.kind() == io::ErrorKind::NotFound => PathError::NotFound(resolved.shown()),
+        _ => PathError::Io(resolved.shown(), e),
+    }
+}
+
 /// The real path of an open file, from the kernel (`None` without `/proc`).
+#[cfg(unix)]
 pub fn opened_path(file: &File) -> Option<PathBuf> {
     fs::read_link(format!("{PROC}/self/fd/{}", file.as_raw_fd())).ok()
+}
+
+/// The real path of an open file, from its handle, in the form `fs::canonicalize` gives.
+#[cfg(windows)]
+pub fn opened_path(file: &File) -> Option<PathBuf> {
+    windows::final_path(file)
+}
+
+/// Where a folder opened by [`open_dir`] is listed from: through its handle where the kernel
+/// offers that (`/proc/self/fd/N`), else by its path.
+#[cfg(unix)]
+pub fn listing_path(dir: &File, path: &Path) -> PathBuf {
+    match opened_path(dir) {
+        Some(_) => PathBuf::from(format!("{PROC}/self/fd/{}", dir.as_raw_fd())),
+        None => path.to_path_buf(),
+    }
+}
+
+/// Windows lists a folder by its path: while `dir` is open, nobody can rename or remove the
+/// folder or one above it, so the path still leads to the folder that was checked.
+#[cfg(windows)]
+pub fn listing_path(_dir: &File, path: &Path) -> PathBuf {
+    path.to_path_buf()
 }
 
 /// The opened file must be the checked one: by its real path where `/proc` tells it, else by
@@ -375,6 +424,7 @@ fn verify_opened(file: &File, expected: &Path, limits: &HardLimits) -> Result<()
             limits.check(&actual, Intent::Read)?;
             Err(PathError::Changed(shown()))
         }
+        #[cfg(unix)]
         None => {
             let opened = file.metadata().map_err(|e| PathError::Io(shown(), e))?;
             let named = fs::symlink_metadata(expected).map_err(|e| PathError::Io(shown(), e))?;
@@ -384,8 +434,14 @@ fn verify_opened(file: &File, expected: &Path, limits: &HardLimits) -> Result<()
                 Err(PathError::Changed(shown()))
             }
         }
+        // Windows always says; when it cannot, the file is not used.
+        #[cfg(windows)]
+        None => Err(PathError::Io(shown(), io::Error::other("Windows cannot tell which file was opened"))),
     }
 }
+
+#[cfg(windows)]
+pub(crate) mod windows;
 
 impl fmt::Display for Resolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

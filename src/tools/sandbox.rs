@@ -66,9 +66,9 @@ impl SandboxState {
     pub fn describe(&self) -> String {
         let Some(abi) = self.abi else {
             return if self.requested {
-                format!("not available: {MISSING}; bash commands run unsandboxed")
+                format!("not available: {}; {}", ABSENCE.missing, ABSENCE.without)
             } else {
-                format!("off ([tools.bash] sandbox = false), and {MISSING}")
+                format!("off ([tools.bash] sandbox = false), and {}{}", ABSENCE.missing, ABSENCE.off_also)
             };
         };
         if !self.requested {
@@ -98,8 +98,9 @@ impl SandboxState {
         }
         match self.abi {
             None => Some(format!(
-                "warning: bash commands run without a sandbox: {MISSING}\n\
-                 hint: `pincer tools` shows the sandbox state; [tools.bash] sandbox = false silences this"
+                "warning: {}: {}\n\
+                 hint: `pincer tools` shows the sandbox state; [tools.bash] sandbox = false silences this",
+                ABSENCE.warning, ABSENCE.missing
             )),
             Some(abi) if !self.network && abi < ABI_NET => Some(format!(
                 "warning: [tools.bash] network = false is not enforced: this kernel's Landlock ABI is {abi}, TCP \
@@ -110,7 +111,33 @@ impl SandboxState {
     }
 }
 
-const MISSING: &str = "this system has no Landlock (Linux 5.13 or later with landlock among the enabled LSMs)";
+/// What this platform says without a sandbox: why there is none, what `bash` does then, what
+/// `pincer tools` adds when the sandbox is off anyway, and the session's warning.
+struct Absence {
+    missing: &'static str,
+    without: &'static str,
+    off_also: &'static str,
+    warning: &'static str,
+}
+
+/// Without Landlock (macOS, older kernels) commands run unsandboxed, as SPEC §9 says.
+#[cfg(not(windows))]
+const ABSENCE: Absence = Absence {
+    missing: "this system has no Landlock (Linux 5.13 or later with landlock among the enabled LSMs)",
+    without: "bash commands run unsandboxed",
+    off_also: "",
+    warning: "bash commands run without a sandbox",
+};
+
+/// Windows has no `/bin/sh` either: the `bash` tool is not offered at all, rather than a
+/// stand-in that pretends.
+#[cfg(windows)]
+const ABSENCE: Absence = Absence {
+    missing: "Windows has neither Landlock nor /bin/sh",
+    without: "the bash tool is not offered (the file, search and web tools are)",
+    off_also: "; the bash tool is not offered",
+    warning: "the bash tool is not available",
+};
 
 /// What a command may touch. Paths are absolute; `home` and `workspace` canonical.
 #[derive(Debug, Clone)]

@@ -2,23 +2,33 @@
 //!
 //! `BROWSER` follows the convention other tools share: a program (`firefox`), a program with
 //! arguments where `%s` stands for the address (`firefox --new-window %s`), or several such
-//! separated by `:`, tried in order until one starts. The program is run directly with the
+//! separated by `:` (`;` on Windows), tried in order until one starts. The program is run directly with the
 //! address as one argument: no shell ever sees it, so nothing in it is interpreted. Its output
 //! goes nowhere (the address carries `state` and the PKCE challenge, which stay out of logs).
 
 use std::process::{Command, Stdio};
 
-/// The desktop's own opener, when `BROWSER` is not set.
+/// The desktop's own opener, when `BROWSER` is not set. Windows: Explorer opens an address in
+/// the default browser, with no shell in between (`start` is a cmd.exe built-in, and cmd.exe
+/// would interpret the `&` of an address).
 #[cfg(target_os = "macos")]
 const DEFAULT_OPENER: &str = "open";
-#[cfg(not(target_os = "macos"))]
+#[cfg(windows)]
+const DEFAULT_OPENER: &str = "explorer";
+#[cfg(not(any(target_os = "macos", windows)))]
 const DEFAULT_OPENER: &str = "xdg-open";
+/// What separates the commands of `BROWSER`: the platform's path-list separator, as other tools
+/// read it (`:`; `;` on Windows, where `:` is in every absolute path).
+#[cfg(not(windows))]
+const BROWSER_SEPARATOR: char = ':';
+#[cfg(windows)]
+const BROWSER_SEPARATOR: char = ';';
 const PLACEHOLDER: &str = "%s";
 
 /// The commands to try, each a program and its arguments, the address filled in.
 pub fn commands(browser: Option<&str>, url: &str) -> Vec<Vec<String>> {
     let spec = browser.map(str::trim).filter(|b| !b.is_empty()).unwrap_or(DEFAULT_OPENER);
-    spec.split(':')
+    spec.split(BROWSER_SEPARATOR)
         .map(str::split_whitespace)
         .filter_map(|words| {
             let mut words: Vec<String> = words.map(str::to_string).collect();

@@ -72,23 +72,51 @@ pub fn configured_command(config: Option<&Config>) -> String {
 
 /// The program `command` names: a path (`~/` is the home folder), or a name looked up on `PATH`.
 pub fn locate(command: &str, env: &Env) -> Option<PathBuf> {
-    if command.contains('/') {
+    if command.contains(std::path::is_separator) {
         let path = match (command.strip_prefix("~/"), &env.home) {
             (Some(rest), Some(home)) => home.join(rest),
             _ => PathBuf::from(command),
         };
-        return is_executable(&path).then_some(path);
+        return executable_at(path);
     }
     let search = env.path.as_deref().unwrap_or(OsStr::new(""));
     std::env::split_paths(search)
         .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(command))
-        .find(|candidate| is_executable(candidate))
+        .find_map(|dir| executable_at(dir.join(command)))
 }
 
-fn is_executable(path: &Path) -> bool {
+/// `path`, if it is a program this user may run.
+#[cfg(unix)]
+fn executable_at(path: PathBuf) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).then_some(path)
+}
+
+/// What Windows runs by its name alone: npm installs `claude.cmd` (beside a `claude` shell
+/// script Windows cannot run). A fixed list, not `PATHEXT`: std starts these (`.cmd` and `.bat`
+/// through cmd.exe), not the `.vbs` or `.js` that `PATHEXT` lists too.
+#[cfg(windows)]
+const PROGRAM_EXTENSIONS: [&str; 4] = ["exe", "cmd", "bat", "com"];
+
+/// `path` if it names a program, else `path` with the first program extension that exists.
+#[cfg(windows)]
+fn executable_at(path: PathBuf) -> Option<PathBuf> {
+    let is_program = |p: &Path| {
+        let extension = p.extension().and_then(OsStr::to_str).map(str::to_ascii_lowercase);
+        extension.is_some_and(|e| PROGRAM_EXTENSIONS.contains(&e.as_str())) && p.is_file()
+    };
+    if is_program(&path) {
+        return Some(path);
+    }
+    PROGRAM_EXTENSIONS
+        .iter()
+        .map(|extension| {
+            let mut name = path.clone().into_os_string();
+            name.push(".");
+            name.push(extension);
+            PathBuf::from(name)
+        })
+        .find(|candidate| is_program(candidate))
 }
 
 /// `claude --version` → `2.1.332` (its output is `2.1.332 (Claude Code)`).

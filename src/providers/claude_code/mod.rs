@@ -16,6 +16,10 @@ pub mod failure;
 pub mod install;
 pub mod link;
 pub mod parse;
+#[cfg(unix)]
+mod process;
+#[cfg(windows)]
+#[path = "process_windows.rs"]
 mod process;
 
 use std::collections::HashMap;

@@ -5,7 +5,7 @@
 //! Stopping is SIGTERM first: Claude Code then stops the commands its tools run (they live in
 //! sessions of their own, outside its group) and saves its session, which takes it a second or
 //! three. One that has not exited by then is killed with everything it started: its group, and
-//! every descendant found under it in `/proc`.
+//! every descendant found under it (in `/proc` on Linux, through libproc on macOS).
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
@@ -59,7 +59,9 @@ impl Running {
             .stderr(Stdio::piped())
             .process_group(0);
         // SAFETY: prctl is async-signal-safe; it only sets this child's parent-death signal: if
-        // pincer is killed, Claude Code is told to stop (SIGTERM: its tools stop with it).
+        // pincer is killed, Claude Code is told to stop (SIGTERM: its tools stop with it). macOS
+        // has no such signal: a turn in flight when pincer is killed outright runs to its end.
+        #[cfg(target_os = "linux")]
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
@@ -217,25 +219,50 @@ impl Running {
     }
 }
 
-/// Every process under `pid` (children, their children, …), from `/proc/PID/task/TID/children`.
+/// Every process under `pid` (children, their children, …).
 fn descendants(pid: u32) -> Vec<libc::pid_t> {
     let mut found = Vec::new();
     let mut queue = vec![pid];
     while let Some(parent) = queue.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else { continue };
-        for task in tasks.flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
-                if let Ok(id) = libc::pid_t::try_from(child)
-                    && !found.contains(&id)
-                {
-                    found.push(id);
-                    queue.push(child);
-                }
+        for child in children_of(parent) {
+            if let Ok(id) = libc::pid_t::try_from(child)
+                && !found.contains(&id)
+            {
+                found.push(id);
+                queue.push(child);
             }
         }
     }
     found
+}
+
+/// The children of `parent`, from `/proc/PID/task/TID/children`.
+#[cfg(not(target_vendor = "apple"))]
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else { return Vec::new() };
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        let listed = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        children.extend(listed.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+    }
+    children
+}
+
+/// Children looked for under one process, at most (macOS).
+#[cfg(target_vendor = "apple")]
+const MAX_CHILDREN: usize = 1024;
+
+/// The children of `parent`, from libproc (macOS has no `/proc`).
+#[cfg(target_vendor = "apple")]
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(parent) = libc::pid_t::try_from(parent) else { return Vec::new() };
+    let mut pids = vec![0 as libc::pid_t; MAX_CHILDREN];
+    let bytes = libc::c_int::try_from(pids.len() * size_of::<libc::pid_t>()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: the buffer is `bytes` long and lives through the call; it returns how many pids
+    // it wrote.
+    let count = unsafe { libc::proc_listchildpids(parent, pids.as_mut_ptr().cast(), bytes) };
+    pids.truncate(usize::try_from(count).unwrap_or(0).min(MAX_CHILDREN));
+    pids.into_iter().filter_map(|p| u32::try_from(p).ok().filter(|&p| p > 0)).collect()
 }
 
 impl Drop for Running {
