@@ -50,6 +50,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     harden_process();
     let env = Env::from_process();
+    // Read once above; from here no process pincer starts (bash, MCP servers, Claude Code)
+    // inherits a credential, and /proc/<pid>/environ no longer shows one. Before any thread.
+    env::scrub_credentials_from_process();
     term::style::init(env.no_color);
     init_logging(&env);
 

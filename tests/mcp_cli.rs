@@ -261,3 +261,35 @@ fn http_refusals_carry_www_authenticate_and_modern_headers_are_sent() {
     assert!(probe.header("accept").unwrap().contains("text/event-stream"));
     assert!(probe.header("user-agent").unwrap().starts_with("pincer/"));
 }
+
+/// A stdio server inherits pincer's environment without its credentials, and cannot find them
+/// in pincer's own start-up block either (`/proc/<pid>/environ` shows the environment a process
+/// was started with, whatever it removed since). Root reads it despite `PR_SET_DUMPABLE`, so
+/// this checks the bytes were overwritten.
+#[test]
+fn servers_inherit_no_credentials_not_even_from_pincers_start_up_block() {
+    const SECRETS: [(&str, &str); 3] = [
+        ("ANTHROPIC_API_KEY", "sk-ant-api03-inherit-me-not"),
+        ("PINCER_TEST_SECRET", "pincer-secret-inherit-me-not"),
+        ("SOMEONES_AUTH_TOKEN", "auth-token-inherit-me-not"),
+    ];
+    let sb = sandbox(&[("env", "env", 5)]);
+    let env_file = sb.dir.path().join("env.json");
+    let mut cmd = sb.cmd("http://127.0.0.1:9");
+    cmd.env("ENV_FILE", &env_file).env("KEEP_ME", "visible").args(["mcp", "call", "env", "echo"]).timeout(HANG_GUARD);
+    for (name, value) in SECRETS {
+        cmd.env(name, value);
+    }
+    let out = run(&mut cmd, "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&env_file).unwrap()).unwrap();
+    let names: Vec<&str> = seen["names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(names.contains(&"KEEP_ME"), "{names:?}");
+    let parent = seen["parent_environ"].as_str().unwrap();
+    // The parent is pincer: its block holds the variables it was started with.
+    assert!(parent.starts_with("unreadable") || parent.contains("KEEP_ME=visible"), "{parent}");
+    for (name, value) in SECRETS {
+        assert!(!names.contains(&name), "{name} was inherited");
+        assert!(!parent.contains(value), "{name} is still readable in pincer's /proc/<pid>/environ");
+    }
+}

@@ -103,7 +103,8 @@ fn everything_and_filesystem_over_stdio() {
         assert_eq!(server["protocol_version"], "2025-11-25", "{server}");
         assert!(server["tools"].as_u64().unwrap() >= 5, "{server}");
     }
-    // A server is other people's code: pincer's credentials stay out of its environment.
+    // A server is other people's code: pincer's credentials (and every PINCER_* variable) stay
+    // out of its environment; the rest (PATH) is inherited.
     let mut env_call = sb.cmd("http://127.0.0.1:9");
     env_call
         .args(["mcp", "call", "every", "get-env"])
@@ -112,7 +113,9 @@ fn everything_and_filesystem_over_stdio() {
         .timeout(HANG_GUARD);
     let env = ok(run(&mut env_call, ""));
     assert!(
-        env.stdout.contains("PINCER_HOME") && !env.stdout.contains("sk-ant-api03-secret-for-test"),
+        env.stdout.contains("\"PATH\"")
+            && !env.stdout.contains("PINCER_HOME")
+            && !env.stdout.contains("sk-ant-api03-secret-for-test"),
         "{}",
         env.stdout
     );

@@ -11,6 +11,8 @@ misbehaves; otherwise it speaks the legacy (initialize) era correctly.
             and answers to concurrent `slow` calls in reverse order
   elicit    tools/call asks elicitation/create and reports what it got back
   family    starts a grandchild (sleep) and writes both pids to $PIDS_FILE; tools/call `wait` never ends
+  env       writes the names of its environment variables, and the bytes of its parent's
+            /proc/<ppid>/environ (pincer's start-up block, when readable), to $ENV_FILE
 """
 import json
 import os
@@ -50,6 +52,15 @@ if mode == "family":
     child = subprocess.Popen(["sleep", "300"])
     with open(os.environ["PIDS_FILE"], "w") as f:
         f.write(f"{os.getpid()} {child.pid}\n")
+
+if mode == "env":
+    try:
+        with open(f"/proc/{os.getppid()}/environ", "rb") as f:
+            parent = f.read().decode("utf-8", "replace")
+    except OSError as e:
+        parent = f"unreadable: {e}"
+    with open(os.environ["ENV_FILE"], "w") as f:
+        json.dump({"names": sorted(os.environ), "parent_environ": parent}, f)
 
 held = []  # `slow` calls waiting, answered in reverse order once two arrived
 pending_answers = {}  # our server-request id -> the tools/call id waiting on it
