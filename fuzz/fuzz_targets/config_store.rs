@@ -17,9 +17,12 @@ fuzz_target!(|input: &[u8]| {
     let Ok(text) = std::str::from_utf8(input) else { return };
     let Ok(mut config) = Config::parse("config.toml".into(), text) else { return };
     let _ = (config.models(), config.aliases(), config.timeouts(), config.max_response_bytes());
-    let _ = (config.provider_headers("anthropic"), config.provider_list("anthropic", "betas"));
+    let _ = (config.provider("anthropic"), config.problems(), config.permissions(), config.tools());
+    let _ = (config.mcp_servers(), config.broken_mcp_servers());
     let default_before = config.default_model().map(str::to_string);
-    config.ensure_anthropic_model("claude-sonnet-4-6");
+    config.ensure_model("anthropic", "claude-sonnet-4-6", &["sonnet", "claude"]);
+    // The permission prompt's "always" edit: whatever the list looks like, the TOML stays valid.
+    let _ = config.add_permission_rule(pincer::config::RuleList::Allow, "bash(cargo test:*)");
     let edited = config.to_text();
     let reparsed = Config::parse("config.toml".into(), &edited).unwrap_or_else(|e| panic!("login's edit broke the TOML: {e:#}\n{edited}"));
     if default_before.is_some() {
