@@ -2,9 +2,11 @@
 //!
 //! `SSL_CERT_FILE` / `SSL_CERT_DIR` (read in [`crate::env`]) replace the platform's store, as
 //! OpenSSL and curl treat them: that is how a corporate proxy that re-signs TLS is trusted.
-//! Without them, the platform's CA bundle is used (the first of the usual Linux/BSD/macOS paths
-//! that exists), so CAs an administrator added with `update-ca-certificates` are honoured; with
-//! no bundle at all (a bare container), the Mozilla roots built into the binary.
+//! Without them, the platform's store: on macOS and Windows the Keychain / the certificate store
+//! (through `rustls-native-certs`: an administrator's CA lives only there); elsewhere the CA
+//! bundle, the first of the usual Linux/BSD/macOS paths that exists, so CAs an administrator added
+//! with `update-ca-certificates` are honoured; with no store at all (a bare container), the
+//! Mozilla roots built into the binary.
 //!
 //! pincer reads the files itself rather than using `rustls-platform-verifier`: that crate reads
 //! the same variables behind pincer's back (and on Linux does the same file lookup), while the
@@ -36,6 +38,9 @@ pub enum TrustSource {
     Variables(String),
     /// The platform's bundle at this path.
     Platform(PathBuf),
+    /// The operating system's own store (the macOS Keychain, the Windows certificate store).
+    #[cfg_attr(not(any(target_os = "macos", windows)), allow(dead_code))]
+    System(&'static str),
     /// The Mozilla roots compiled into pincer.
     Bundled,
 }
@@ -45,6 +50,7 @@ impl TrustSource {
         match self {
             TrustSource::Variables(what) => what.clone(),
             TrustSource::Platform(path) => format!("the system's CA store ({})", path.display()),
+            TrustSource::System(name) => format!("the system's CA store ({name})"),
             TrustSource::Bundled => "the CA roots built into pincer (no system CA store was found)".into(),
         }
     }
@@ -94,6 +100,10 @@ pub fn roots(env: &Env) -> Result<(RootCerts, TrustSource), TrustError> {
         }
         return Ok((RootCerts::from(certs), TrustSource::Variables(named.join(" and "))));
     }
+    #[cfg(any(target_os = "macos", windows))]
+    if let Some(found) = system_store() {
+        return Ok(found);
+    }
     for bundle in PLATFORM_BUNDLES.iter().map(Path::new) {
         // A missing or unreadable candidate is simply not this platform's bundle.
         if let Ok(certs) = read_pem_file(bundle)
@@ -103,6 +113,21 @@ pub fn roots(env: &Env) -> Result<(RootCerts, TrustSource), TrustError> {
         }
     }
     Ok((RootCerts::WebPki, TrustSource::Bundled))
+}
+
+/// The operating system's store, or `None` when it yields no certificate (then the bundle files
+/// and the built-in roots are tried). Only reached with `SSL_CERT_FILE` / `SSL_CERT_DIR` unset, so
+/// the crate's own reading of those variables changes nothing.
+#[cfg(any(target_os = "macos", windows))]
+fn system_store() -> Option<(RootCerts, TrustSource)> {
+    const NAME: &str = if cfg!(windows) { "the Windows certificate store" } else { "the macOS Keychain" };
+    let found = rustls_native_certs::load_native_certs();
+    for error in &found.errors {
+        tracing::debug!("{NAME}: {error}");
+    }
+    let certs: Vec<Certificate<'static>> =
+        found.certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
+    (!certs.is_empty()).then(|| (RootCerts::from(certs), TrustSource::System(NAME)))
 }
 
 fn read_pem_file(path: &Path) -> Result<Vec<Certificate<'static>>, String> {
@@ -197,6 +222,9 @@ mod tests {
         match source {
             TrustSource::Platform(path) => assert!(PLATFORM_BUNDLES.contains(&path.to_str().unwrap())),
             TrustSource::Bundled => assert!(PLATFORM_BUNDLES.iter().all(|p| !Path::new(p).exists())),
+            // The Keychain or the certificate store comes first where there is one.
+            #[cfg(any(target_os = "macos", windows))]
+            TrustSource::System(_) => {}
             other => panic!("{other:?}"),
         }
     }
