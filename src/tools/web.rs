@@ -12,6 +12,7 @@
 mod address;
 mod connect;
 mod decode;
+mod html;
 #[cfg(test)]
 mod tests;
 
