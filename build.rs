@@ -34,7 +34,8 @@ const LINK_MAP_VAR: &str = "PINCER_LINK_MAP";
 const RUST_LLD_BY_DEFAULT: (u32, u32) = (1, 90);
 const RUST_LLD_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// A linker script that only drops the unwind tables; the default layout stays (`INSERT`).
-const NO_UNWIND_TABLES_SCRIPT: &str = "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n";
+const NO_UNWIND_TABLES_SCRIPT: &str =
+    "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
