@@ -9,16 +9,19 @@ end_turn), message_stop. The body is encoded once at start-up and written with o
 clients are what is measured.
 
     python3 scripts/bench_server.py [--events N] [--text-out FILE] [--info-out FILE]
+                                    [--tls-cert PEM --tls-key PEM]
 
 prints the port it listens on (127.0.0.1, chosen by the OS) as the first line on stdout, then
 serves until killed. `--text-out` writes the answer text the stream carries (UTF-8), so a
 client's output can be checked. `import bench_server; bench_server.build_stream(n)` gives the
-same (body, text) without a server.
+same (body, text) without a server. With `--tls-cert` and `--tls-key` it speaks HTTPS instead
+(scripts/link-order uses that, so the TLS code counts as code a run executes).
 """
 
 import argparse
 import json
 import socket
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -126,6 +129,8 @@ def main():
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="text_delta events per stream")
     parser.add_argument("--text-out", help="write the stream's answer text (UTF-8) to this file")
     parser.add_argument("--info-out", help="write {events, body_bytes, text_bytes, text_chars} as JSON to this file")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
     args = parser.parse_args()
     body, text = build_stream(args.events)
     if args.text_out:
@@ -136,6 +141,10 @@ def main():
         with open(args.info_out, "w", encoding="utf-8") as f:
             json.dump(info, f)
     server = Server(("127.0.0.1", 0), make_handler(body))
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     print(f"body {len(body)} bytes, {args.events} deltas, text {len(text.encode())} bytes", file=sys.stderr, flush=True)
     try:

@@ -6,6 +6,8 @@
 //! of its own. A failure is described with what was in the way: the proxy, the certificate.
 
 pub mod proxy;
+#[cfg(test)]
+pub(crate) mod test_tls;
 pub mod tls;
 
 use std::io::Read;
@@ -83,7 +85,7 @@ pub fn client(env: &Env, timeouts: Timeouts, target: &str) -> Result<Client, Set
         .output_buffer_size(OUTPUT_BUFFER_BYTES)
         // Always set, even to none: left alone, ureq would read the proxy variables itself.
         .proxy(ureq_proxy)
-        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+        .tls_config(tls::config(roots))
         .build()
         .new_agent();
     Ok(Client { agent, proxy: choice, trust })
@@ -115,6 +117,10 @@ impl Client {
             let hint = match &self.trust {
                 tls::TrustSource::Variables(what) => format!(
                     "check that {what} holds the CA that signed this server's certificate (a corporate proxy's own CA, if it re-signs TLS)"
+                ),
+                tls::TrustSource::Missing => format!(
+                    "install the system's CA certificates (the ca-certificates package), or point {} at a PEM file of CA certificates",
+                    crate::env::SSL_CERT_FILE
                 ),
                 _ => format!(
                     "if a proxy or corporate network re-signs TLS, point {} at its CA certificate (a PEM file), or add that CA to the system's store",
@@ -175,4 +181,33 @@ pub fn header_pairs(headers: &ureq::http::HeaderMap) -> impl Iterator<Item = (&s
 
 pub fn header<'a>(headers: &'a ureq::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client of `roots`, as [`client`] builds it from the environment.
+    fn trusting(roots: ureq::tls::RootCerts, trust: tls::TrustSource) -> Client {
+        let agent = ureq::Agent::config_builder().tls_config(tls::config(roots)).build().new_agent();
+        Client { agent, proxy: None, trust }
+    }
+
+    #[test]
+    fn with_no_ca_at_all_tls_fails_as_a_certificate_problem_that_says_what_to_install() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = test_tls::TlsServer::start(dir.path(), "text/plain", "hello");
+        let env = Env { ssl_cert_file: Some(server.ca_file.clone()), ..Env::default() };
+        let trusted = client(&env, Timeouts::default(), &server.url("/")).unwrap();
+        let mut response = trusted.get(&server.url("/")).call().unwrap();
+        assert_eq!(read_body(&mut response).unwrap(), b"hello");
+
+        let none = trusting(ureq::tls::RootCerts::from(Vec::new()), tls::TrustSource::Missing);
+        let e = none.get(&server.url("/")).call().unwrap_err();
+        let failure = none.failure(&e);
+        assert!(failure.reason.contains("does not trust") && failure.reason.contains("no CA at all"), "{failure:?}");
+        let hint = failure.hint.unwrap();
+        assert!(hint.contains("ca-certificates") && hint.contains("SSL_CERT_FILE"), "{hint}");
+        assert!(!failure.retry);
+    }
 }

@@ -5,16 +5,21 @@
 //! Without them, the platform's store: on macOS and Windows the Keychain / the certificate store
 //! (through `rustls-native-certs`: an administrator's CA lives only there); elsewhere the CA
 //! bundle, the first of the usual Linux/BSD/macOS paths that exists, so CAs an administrator added
-//! with `update-ca-certificates` are honoured; with no store at all (a bare container), the
-//! Mozilla roots built into the binary.
+//! with `update-ca-certificates` are honoured. With no store at all (a bare container): on Linux
+//! no CA is trusted, and a TLS connection fails with a hint to install the system's CA
+//! certificates (every distribution packages them, and Mozilla's roots built in would cost 60 KB
+//! of binary); elsewhere, the Mozilla roots built into the binary.
 //!
 //! pincer reads the files itself rather than using `rustls-platform-verifier`: that crate reads
 //! the same variables behind pincer's back (and on Linux does the same file lookup), while the
 //! environment is read in one place here.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use ureq::tls::{Certificate, PemItem, RootCerts};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use crate::env::{self, Env};
 
@@ -30,6 +35,8 @@ const PLATFORM_BUNDLES: &[&str] = &[
 ];
 /// A CA file is a few hundred KiB; anything far larger is not one.
 const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
+const PEM_BEGIN_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
+const PEM_END_CERTIFICATE: &[u8] = b"-----END CERTIFICATE-----";
 
 /// Where the trusted CAs came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +48,11 @@ pub enum TrustSource {
     /// The operating system's own store (the macOS Keychain, the Windows certificate store).
     #[cfg_attr(not(any(target_os = "macos", windows)), allow(dead_code))]
     System(&'static str),
-    /// The Mozilla roots compiled into pincer.
+    /// The Mozilla roots compiled into pincer (not on Linux).
     Bundled,
+    /// Nothing: no CA file was found, so no server's certificate can be verified (Linux).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Missing,
 }
 
 impl TrustSource {
@@ -52,6 +62,9 @@ impl TrustSource {
             TrustSource::Platform(path) => format!("the system's CA store ({})", path.display()),
             TrustSource::System(name) => format!("the system's CA store ({name})"),
             TrustSource::Bundled => "the CA roots built into pincer (no system CA store was found)".into(),
+            TrustSource::Missing => {
+                format!("no CA at all: none of the system's CA files exists ({})", PLATFORM_BUNDLES[0])
+            }
         }
     }
 }
@@ -68,8 +81,21 @@ pub struct TrustError {
     pub why: String,
 }
 
+/// The TLS settings of every agent: these roots, and ring as the crypto provider (ureq is built
+/// without choosing one).
+pub fn config(roots: RootCerts) -> TlsConfig {
+    TlsConfig::builder()
+        .root_certs(roots)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .build()
+}
+
 /// The roots to verify servers with, and where they came from.
 pub fn roots(env: &Env) -> Result<(RootCerts, TrustSource), TrustError> {
+    roots_from(env, PLATFORM_BUNDLES)
+}
+
+fn roots_from(env: &Env, platform_bundles: &[&str]) -> Result<(RootCerts, TrustSource), TrustError> {
     if env.ssl_cert_file.is_some() || env.ssl_cert_dir.is_some() {
         let mut certs = Vec::new();
         let mut named = Vec::new();
@@ -104,7 +130,7 @@ pub fn roots(env: &Env) -> Result<(RootCerts, TrustSource), TrustError> {
     if let Some(found) = system_store() {
         return Ok(found);
     }
-    for bundle in PLATFORM_BUNDLES.iter().map(Path::new) {
+    for bundle in platform_bundles.iter().map(Path::new) {
         // A missing or unreadable candidate is simply not this platform's bundle.
         if let Ok(certs) = read_pem_file(bundle)
             && !certs.is_empty()
@@ -112,7 +138,7 @@ pub fn roots(env: &Env) -> Result<(RootCerts, TrustSource), TrustError> {
             return Ok((RootCerts::from(certs), TrustSource::Platform(bundle.to_path_buf())));
         }
     }
-    Ok((RootCerts::WebPki, TrustSource::Bundled))
+    Ok(without_platform_bundle())
 }
 
 /// The operating system's store, or `None` when it yields no certificate (then the bundle files
@@ -130,12 +156,48 @@ fn system_store() -> Option<(RootCerts, TrustSource)> {
     (!certs.is_empty()).then(|| (RootCerts::from(certs), TrustSource::System(NAME)))
 }
 
+#[cfg(target_os = "linux")]
+fn without_platform_bundle() -> (RootCerts, TrustSource) {
+    (RootCerts::from(Vec::new()), TrustSource::Missing)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn without_platform_bundle() -> (RootCerts, TrustSource) {
+    (RootCerts::WebPki, TrustSource::Bundled)
+}
+
+/// The certificates of a PEM file; other sections (keys) and broken sections are skipped.
+///
+/// Read line by line, so a system bundle (200 KB) is never held whole beside its certificates,
+/// and decoded with the general-purpose base64 decoder: rustls' PEM reader decodes in constant
+/// time, as keys need, which made reading the bundle 4 % of a whole streamed answer's CPU.
+/// Certificates are public.
 fn read_pem_file(path: &Path) -> Result<Vec<Certificate<'static>>, String> {
-    use std::io::Read;
+    use std::io::{BufRead, Read};
     let file = std::fs::File::open(path).map_err(|e| format!("cannot be read ({e})"))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CA_FILE_BYTES).read_to_end(&mut bytes).map_err(|e| format!("cannot be read ({e})"))?;
-    Ok(parse_pem(&bytes))
+    let mut reader = std::io::BufReader::new(file.take(MAX_CA_FILE_BYTES));
+    let (mut certs, mut line, mut base64) = (Vec::new(), Vec::new(), Vec::new());
+    let mut inside = false;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).map_err(|e| format!("cannot be read ({e})"))? == 0 {
+            return Ok(certs);
+        }
+        match line.trim_ascii() {
+            PEM_BEGIN_CERTIFICATE => {
+                inside = true;
+                base64.clear();
+            }
+            PEM_END_CERTIFICATE if inside => {
+                inside = false;
+                if let Ok(der) = STANDARD.decode(&base64) {
+                    certs.push(Certificate::from_der(&der).to_owned());
+                }
+            }
+            text if inside => base64.extend_from_slice(text),
+            _ => {}
+        }
+    }
 }
 
 /// Every readable file of a folder (OpenSSL's hashed links and plain `.pem`/`.crt` files alike);
@@ -152,16 +214,6 @@ fn read_pem_dir(dir: &Path) -> Result<Vec<Certificate<'static>>, String> {
         }
     }
     Ok(certs)
-}
-
-/// The certificates of a PEM text; other sections (keys) and broken sections are skipped.
-fn parse_pem(bytes: &[u8]) -> Vec<Certificate<'static>> {
-    ureq::tls::parse_pem(bytes)
-        .filter_map(|item| match item {
-            Ok(PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A short reason when `error` is a certificate problem, `None` for every other failure.
@@ -221,12 +273,69 @@ mod tests {
         let (_, source) = roots(&Env::default()).unwrap();
         match source {
             TrustSource::Platform(path) => assert!(PLATFORM_BUNDLES.contains(&path.to_str().unwrap())),
-            TrustSource::Bundled => assert!(PLATFORM_BUNDLES.iter().all(|p| !Path::new(p).exists())),
+            TrustSource::Bundled | TrustSource::Missing => {
+                assert!(PLATFORM_BUNDLES.iter().all(|p| !Path::new(p).exists()))
+            }
             // The Keychain or the certificate store comes first where there is one.
             #[cfg(any(target_os = "macos", windows))]
             TrustSource::System(_) => {}
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn with_no_ca_file_on_linux_nothing_is_trusted_and_the_source_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("ca-certificates.crt");
+        let empty = dir.path().join("empty.crt");
+        std::fs::write(&empty, "").unwrap();
+        let (roots, source) =
+            roots_from(&Env::default(), &[absent.to_str().unwrap(), empty.to_str().unwrap()]).unwrap();
+        if cfg!(target_os = "linux") {
+            assert_eq!(source, TrustSource::Missing);
+            assert!(matches!(roots, RootCerts::Specific(ref certs) if certs.is_empty()));
+            assert!(source.describe().contains("no CA at all"), "{}", source.describe());
+        } else {
+            assert_eq!(source, TrustSource::Bundled);
+        }
+        // The first candidate that holds a certificate wins.
+        let bundle = dir.path().join("bundle.pem");
+        std::fs::write(&bundle, test_pem(2)).unwrap();
+        let (_, source) = roots_from(&Env::default(), &[absent.to_str().unwrap(), bundle.to_str().unwrap()]).unwrap();
+        assert_eq!(source, TrustSource::Platform(bundle));
+    }
+
+    /// `n` CA certificates, with a private key and junk between them, as bundles mix them.
+    fn test_pem(n: usize) -> String {
+        let mut pem = String::from("a comment line\n");
+        for i in 0..n {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.distinguished_name.push(rcgen::DnType::CommonName, format!("test CA {i}"));
+            pem.push_str(&params.self_signed(&key).unwrap().pem());
+            pem.push_str(&key.serialize_pem());
+            pem.push_str("-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
+        }
+        pem
+    }
+
+    #[test]
+    fn a_bundle_is_read_as_a_stream_keeping_certificates_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.pem");
+        std::fs::write(&bundle, test_pem(3)).unwrap();
+        let certs = read_pem_file(&bundle).unwrap();
+        assert_eq!(certs.len(), 3, "three certificates; the keys and the broken section are skipped");
+        let expected: Vec<Vec<u8>> = ureq::tls::parse_pem(std::fs::read(&bundle).unwrap().as_slice())
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.der().to_vec()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(certs.iter().map(|c| c.der().to_vec()).collect::<Vec<_>>(), expected);
+        // A folder is not a file: an error naming why, as before.
+        let e = read_pem_file(dir.path()).unwrap_err();
+        assert!(e.starts_with("cannot be read"), "{e}");
     }
 
     #[test]

@@ -12,12 +12,13 @@
 mod address;
 mod connect;
 mod decode;
+mod html;
 #[cfg(test)]
 mod tests;
 
 use std::io::Read;
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -85,6 +86,8 @@ pub struct WebFetch {
     /// The proxy variables (`HTTPS_PROXY`, `NO_PROXY`, …), chosen per URL as for every connection.
     env: Option<crate::env::Env>,
     resolver: SharedResolver,
+    /// The CAs to trust, read on the first fetch (`SSL_CERT_FILE`/`SSL_CERT_DIR` or the system's).
+    trust: OnceLock<Result<(ureq::tls::TlsConfig, crate::http::tls::TrustSource), String>>,
 }
 
 impl WebFetch {
@@ -106,7 +109,17 @@ impl WebFetch {
         env: Option<crate::env::Env>,
         resolver: SharedResolver,
     ) -> WebFetch {
-        WebFetch { policy, limits, env, resolver }
+        WebFetch { policy, limits, env, resolver, trust: OnceLock::new() }
+    }
+
+    /// The TLS settings of every fetch: the same CAs as every other pincer connection.
+    fn trust(&self) -> Result<&(ureq::tls::TlsConfig, crate::http::tls::TrustSource), String> {
+        let trust = self.trust.get_or_init(|| {
+            let env = self.env.clone().unwrap_or_default();
+            let (roots, source) = crate::http::tls::roots(&env).map_err(|e| e.to_string())?;
+            Ok((crate::http::tls::config(roots), source))
+        });
+        trust.as_ref().map_err(String::clone)
     }
 
     /// The proxy this URL goes through, if any (HTTP CONNECT proxies only; others go direct).
@@ -199,12 +212,17 @@ impl WebFetch {
             if remaining.is_zero() {
                 return ToolOutput::error(self.timed_out(&url));
             }
+            let tls = match self.trust() {
+                Ok((tls, _)) => tls.clone(),
+                Err(e) => return ToolOutput::error(e),
+            };
             let agent = connect::agent(AgentParts {
                 policy: self.policy.clone(),
                 proxy: self.proxy_for(&url),
                 resolver: self.resolver.clone(),
                 connect_timeout: remaining.min(CONNECT_TIMEOUT),
                 sockets: sockets.clone(),
+                tls,
             });
             let request = agent
                 .get(url.as_str())
@@ -285,6 +303,15 @@ impl WebFetch {
         }
         if matches!(e, ureq::Error::Timeout(_)) || Instant::now() >= deadline {
             return self.timed_out(url);
+        }
+        if let Some(problem) = crate::http::tls::certificate_problem(e) {
+            let trusted = self.trust().map(|(_, source)| source.describe()).unwrap_or_default();
+            return format!(
+                "could not fetch {url}: {problem} (trusted: {trusted})\n\
+                 hint: the page cannot be fetched securely; if a proxy or corporate network re-signs TLS, \
+                 point {} at its CA certificate",
+                crate::env::SSL_CERT_FILE
+            );
         }
         format!("could not fetch {url}: {}", short_error(e))
     }

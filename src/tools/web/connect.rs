@@ -273,6 +273,8 @@ pub(crate) struct AgentParts {
     pub resolver: SharedResolver,
     pub connect_timeout: Duration,
     pub sockets: Arc<Sockets>,
+    /// The CAs every pincer connection trusts (`crate::http::tls`).
+    pub tls: ureq::tls::TlsConfig,
 }
 
 /// Response headers larger than this are refused (a page's cookies and CSP fit easily).
@@ -292,6 +294,7 @@ pub(crate) fn agent(parts: AgentParts) -> ureq::Agent {
         .max_response_header_size(MAX_HEADER_BYTES)
         .input_buffer_size(MAX_HEADER_BYTES)
         .output_buffer_size(OUTPUT_BUFFER_BYTES)
+        .tls_config(parts.tls)
         .build();
     let shared = Arc::new(Shared { policy: parts.policy, via_proxy, sockets: parts.sockets });
     let chain =

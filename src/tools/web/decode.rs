@@ -189,7 +189,7 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>, kind: ContentKind
 
 /// Windows-1252's 0x80–0x9F; the other bytes are the same code points as Latin-1. The five
 /// unassigned bytes map to their C1 controls, as WHATWG says.
-const WINDOWS_1252_HIGH: [char; 32] = [
+pub(super) const WINDOWS_1252_HIGH: [char; 32] = [
     '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}', '\u{02C6}',
     '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}', '\u{017D}', '\u{008F}', '\u{0090}', '\u{2018}',
     '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}', '\u{02DC}', '\u{2122}', '\u{0161}',
@@ -218,7 +218,7 @@ fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
 /// HTML → readable text: scripts, styles and the head dropped, links kept as `text (url)`,
 /// blocks on their own lines, at most one blank line in a row.
 pub(crate) fn html_to_text(html: &str) -> String {
-    let text = nanohtml2text::html2text(html).replace("\r\n", "\n");
+    let text = super::html::to_text(html);
     let mut out = String::with_capacity(text.len());
     let mut blank_lines = 0;
     for line in text.lines() {
@@ -248,7 +248,7 @@ pub(crate) fn html_title(html: &str) -> Option<String> {
     let content_start = open + lower[open..].find('>')? + 1;
     let content_end = content_start + lower[content_start..].find("</title")?;
     // The title's text is plain (RCDATA): only its entities need decoding.
-    let title = nanohtml2text::html2text(&html[content_start..content_end].replace('<', "&lt;"));
+    let title = super::html::decode_entities(&html[content_start..content_end]);
     let title: String = title.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_TITLE_CHARS).collect();
     (!title.is_empty()).then_some(title)
 }

@@ -662,3 +662,24 @@ fn through_a_proxy_names_are_checked_before_the_proxy_is_asked() {
     assert_eq!(lines.lock().unwrap().len(), 1, "a name that cannot be checked is not sent to the proxy");
     assert_eq!(private.connections(), 0);
 }
+
+#[test]
+fn https_trusts_the_same_cas_as_every_other_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::http::test_tls::TlsServer::start(dir.path(), "text/html", "<p>over TLS</p>");
+    let policy = || AddressPolicy { allow_private: false, treat_as_public: vec![server.addr] };
+    // The CA from SSL_CERT_FILE, as the model's own connection would trust it.
+    let env = crate::env::Env { ssl_cert_file: Some(server.ca_file.clone()), ..Default::default() };
+    let tool = WebFetch::with_parts(policy(), quick_limits(), Some(env), ScriptedDns::with(&[]));
+    let out = run(&tool, &server.url("/page"));
+    assert!(!out.is_error, "{}", text(&out));
+    assert!(text(&out).ends_with("over TLS\n"), "{}", text(&out));
+
+    // The system's store does not know the test CA: a certificate error that says so.
+    let tool = WebFetch::with_parts(policy(), quick_limits(), None, ScriptedDns::with(&[]));
+    let out = run(&tool, &server.url("/page"));
+    let t = text(&out);
+    assert!(out.is_error, "{t}");
+    assert!(t.contains("is signed by a certificate authority pincer does not trust") && t.contains("trusted: "), "{t}");
+    assert!(t.lines().last().unwrap().starts_with("hint: "), "{t}");
+}
