@@ -9,9 +9,9 @@
 //!
 //! In release builds linked by Rust's own lld, the functions a typical run executes
 //! ([`LINK_ORDER_FILE`], written by `scripts/link-order`) are placed first and together. The kernel
-//! maps a binary's code 64 KiB around each page a run touches, so with those few hundred KB of
-//! functions scattered over 3 MB of code nearly all of it became resident; together, about a
-//! third is (README, Footprint). A name the file lists that no longer exists (after a compiler,
+//! maps a binary's code 64 KiB around each page a run touches, so with those 1 MB of functions
+//! scattered over 3.2 MB of code nearly all of it became resident; together, about a third is
+//! (README, Footprint). A name the file lists that no longer exists (after a compiler,
 //! dependency or version change: names carry hashes of those) is skipped; the order then only
 //! helps less, which `scripts/bench` shows, until `scripts/link-order` is run again.
 //!

@@ -303,9 +303,9 @@ impl SseParser {
     }
 }
 
-/// UTF-8 as is (the fast, word-at-a-time validator), else the spec's lossy decode.
+/// UTF-8 as is (validated with SIMD, the same verdict as std's), else the spec's lossy decode.
 fn decode_utf8(value: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(value) {
+    match simdutf8::basic::from_utf8(value) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(value),
     }
@@ -794,6 +794,20 @@ mod tests {
             }
             chunks.push(&bytes[start..]);
             prop_assert_eq!(parse_chunks(chunks), (whole, end));
+        }
+
+        /// The SIMD validator decides as std does: long valid runs (its vector path) with
+        /// anything, valid or not, spliced in.
+        #[test]
+        fn lines_decode_as_std_decodes_them(
+            text in "[a-zé日🦀\"{}]{0,200}",
+            junk in proptest::collection::vec(any::<u8>(), 0..8),
+            at in any::<proptest::sample::Index>(),
+        ) {
+            let mut bytes = text.into_bytes();
+            let at = at.index(bytes.len() + 1);
+            bytes.splice(at..at, junk);
+            prop_assert_eq!(decode_utf8(&bytes), String::from_utf8_lossy(&bytes));
         }
     }
 }
