@@ -12,6 +12,7 @@
 //! credentials ([`process::child_environment`]) nor pincer's tools. One process per turn: a
 //! cancelled turn kills the process group, and the next one resumes the session.
 
+mod child;
 pub mod failure;
 pub mod install;
 pub mod link;

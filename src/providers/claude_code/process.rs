@@ -7,7 +7,6 @@
 //! three. One that has not exited by then is killed with everything it started: its group, and
 //! every descendant found under it (in `/proc` on Linux, through libproc on macOS).
 
-use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -22,21 +21,7 @@ pub const TERM_GRACE: Duration = Duration::from_secs(4);
 const STDERR_TAIL_BYTES: usize = 4 * 1024;
 const EXIT_POLL: Duration = Duration::from_millis(10);
 
-/// pincer's environment for the programs it runs, without credentials: Claude Code uses its own
-/// login, never pincer's keys or tokens ([`crate::env::is_credential`]).
-pub fn child_environment() -> Vec<(OsString, OsString)> {
-    crate::env::vars_for_commands().into_iter().filter(|(name, _)| !crate::env::is_credential(name)).collect()
-}
-
-/// What a read brought.
-pub enum Output {
-    /// `n` bytes of stdout are in the buffer.
-    Stdout(usize),
-    /// Nothing within the wait (or only stderr).
-    Idle,
-    /// stdout is closed: the program ended (or is ending).
-    End,
-}
+pub use super::child::{Output, child_environment};
 
 pub struct Running {
     child: Child,

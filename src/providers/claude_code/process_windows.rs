@@ -7,7 +7,6 @@
 //! tail of stderr. Windows has no SIGTERM for a program without a console window either, so
 //! stopping ends the job at once: Claude Code does not get to save the turn in flight.
 
-use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::windows::process::CommandExt;
 use std::path::Path;
@@ -32,21 +31,7 @@ const EXIT_POLL: Duration = Duration::from_millis(10);
 /// left in the job could hold the pipe open for ever).
 const STDERR_DRAIN: Duration = Duration::from_millis(200);
 
-/// pincer's environment for the programs it runs, without credentials: Claude Code uses its own
-/// login, never pincer's keys or tokens ([`crate::env::is_credential`]).
-pub fn child_environment() -> Vec<(OsString, OsString)> {
-    crate::env::vars_for_commands().into_iter().filter(|(name, _)| !crate::env::is_credential(name)).collect()
-}
-
-/// What a read brought.
-pub enum Output {
-    /// `n` bytes of stdout are in the buffer.
-    Stdout(usize),
-    /// Nothing within the wait.
-    Idle,
-    /// stdout is closed: the program ended (or is ending).
-    End,
-}
+pub use super::child::{Output, child_environment};
 
 pub struct Running {
     child: Child,
