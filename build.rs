@@ -4,8 +4,8 @@
 //! DT_RELR): the 8,000-odd pointers a position-independent binary fixes up at start-up take a few
 //! KB instead of 200 KB (24 bytes each), so the binary is smaller and the loader reads less. The
 //! binary stays position-independent (ASLR is kept). Older glibc cannot load such a binary, so the
-//! flag is only given when building natively on a glibc that can: lld (Rust's default linker on
-//! x86_64 Linux), GNU ld 2.38+ and mold all understand it.
+//! flag is only given when building natively on a glibc that can, and when the linker takes it
+//! (lld, GNU ld 2.38+ and mold do; each flag set is tried on an empty program first).
 //!
 //! In release builds linked by Rust's own lld, the functions a typical run executes
 //! ([`LINK_ORDER_FILE`], written by `scripts/link-order`) are placed first and together. The kernel
@@ -39,30 +39,75 @@ const NO_UNWIND_TABLES_SCRIPT: &str =
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed={LINK_ORDER_FILE}");
+    // Watching a file that does not exist would rerun this script (and relink) on every build.
+    if Path::new(LINK_ORDER_FILE).is_file() {
+        println!("cargo:rerun-if-changed={LINK_ORDER_FILE}");
+    }
     println!("cargo:rerun-if-env-changed={LINK_MAP_VAR}");
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let native = std::env::var("TARGET").ok() == std::env::var("HOST").ok();
-    if target_os == "linux" && target_env == "gnu" && native && host_glibc().is_some_and(|v| v >= RELR_GLIBC) {
-        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    let relr = ["-Wl,-z,pack-relative-relocs".to_string()];
+    if target_os == "linux"
+        && target_env == "gnu"
+        && native
+        && host_glibc().is_some_and(|v| v >= RELR_GLIBC)
+        && linker_accepts(&relr)
+    {
+        link_args(&relr);
     }
     if std::env::var("PROFILE").as_deref() == Ok("release") && links_with_rust_lld() {
+        let mut args = Vec::new();
         let order = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join(LINK_ORDER_FILE);
         if order.is_file() {
-            println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", order.display());
-            println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+            args.push(format!("-Wl,--symbol-ordering-file={}", order.display()));
+            args.push("-Wl,--no-warn-symbol-ordering".to_string());
         }
         let script = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("no-unwind-tables.ld");
         if std::fs::write(&script, NO_UNWIND_TABLES_SCRIPT).is_ok() {
-            println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+            args.push(format!("-Wl,-T,{}", script.display()));
         }
         if let Ok(map) = std::env::var(LINK_MAP_VAR)
             && !map.is_empty()
         {
-            println!("cargo:rustc-link-arg-bins=-Wl,-Map={map}");
+            args.push(format!("-Wl,-Map={map}"));
+        }
+        // A rustc built to link with cc and GNU ld (some distributions' packages) would fail
+        // every release link on these lld options: they are only given when a probe links.
+        if linker_accepts(&args) {
+            link_args(&args);
         }
     }
+}
+
+fn link_args(args: &[String]) {
+    for arg in args {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+}
+
+/// True when an empty program links for the target with `args` added, through the same rustc
+/// and flags as the real build: whether the linker really takes them, whatever it is.
+fn linker_accepts(args: &[String]) -> bool {
+    let (Some(rustc), Some(out), Ok(target)) =
+        (std::env::var_os("RUSTC"), std::env::var_os("OUT_DIR"), std::env::var("TARGET"))
+    else {
+        return false;
+    };
+    let out = Path::new(&out);
+    let source = out.join("link-probe.rs");
+    if std::fs::write(&source, "fn main() {}\n").is_err() {
+        return false;
+    }
+    let mut probe = std::process::Command::new(rustc);
+    probe.arg("--target").arg(&target).arg("-o").arg(out.join("link-probe")).arg(&source);
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    probe.args(flags.split('\x1f').filter(|f| !f.is_empty()));
+    for arg in args {
+        probe.arg("-C").arg(format!("link-arg={arg}"));
+    }
+    probe.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    probe.status().is_ok_and(|status| status.success())
 }
 
 /// True when the binary is linked by the lld rustc brings along: the default on x86_64 Linux

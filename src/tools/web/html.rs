@@ -83,7 +83,15 @@ pub(crate) fn to_text(html: &str) -> String {
 /// is not one stays as written.
 pub(crate) fn decode_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    push_decoded(&mut out, text);
+    push_decoded(&mut out, text, false);
+    out
+}
+
+/// An attribute's value decoded: as text, except that a reference without its `;` before `=`
+/// stays as written (`href="?a=1&copy=2"` is a URL, not a copyright sign).
+fn decode_attribute(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    push_decoded(&mut out, value, true);
     out
 }
 
@@ -209,7 +217,7 @@ fn attribute(attributes: &str, name: &str) -> Option<String> {
             }
         }
         if key.eq_ignore_ascii_case(name) {
-            return Some(decode_entities(value.unwrap_or_default()));
+            return Some(decode_attribute(value.unwrap_or_default()));
         }
         if i == key_start {
             i += 1; // a stray `=` or `/`: step over it
@@ -317,10 +325,17 @@ impl Text {
         while self.out.ends_with([' ', '\t']) {
             self.out.pop();
         }
+        // The open link's text may have started inside what was just dropped (spaces kept raw in
+        // `<pre>`): its start must stay within the text (ASCII was popped, so on a boundary).
+        if let Some((_, start)) = &mut self.link {
+            *start = (*start).min(self.out.len());
+        }
         if self.out.is_empty() {
             return;
         }
-        let have = self.out.len() - self.out.trim_end_matches('\n').len();
+        // Only the last `count` bytes matter: a `<pre>` can leave millions of line breaks, and
+        // counting them all at every later tag would be quadratic.
+        let have = self.out.bytes().rev().take(count).take_while(|&b| b == b'\n').count();
         for _ in have..count {
             self.out.push('\n');
         }
@@ -434,12 +449,12 @@ impl Text {
 }
 
 /// Appends `text` to `out` with its character references decoded.
-fn push_decoded(out: &mut String, text: &str) {
+fn push_decoded(out: &mut String, text: &str, in_attribute: bool) {
     let mut rest = text;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
-        match reference(after) {
+        match reference(after, in_attribute) {
             Some((decoded, len)) => {
                 out.push(decoded);
                 rest = &after[len..];
@@ -455,7 +470,7 @@ fn push_decoded(out: &mut String, text: &str) {
 
 /// The character a reference (the text after its `&`) stands for, and the bytes it takes (its
 /// `;` included when present, as HTML lets the common ones go without).
-fn reference(after: &str) -> Option<(char, usize)> {
+fn reference(after: &str, in_attribute: bool) -> Option<(char, usize)> {
     let bytes = after.as_bytes();
     let (value, len) = if let Some(number) = after.strip_prefix('#') {
         let (digits, radix, skip) = match number.strip_prefix(['x', 'X']) {
@@ -476,11 +491,20 @@ fn reference(after: &str) -> Option<(char, usize)> {
         }
         let name = &after[..count];
         let at = ENTITIES.binary_search_by(|(n, _)| n.cmp(&name)).ok()?;
+        // Without its `;` only the commonest stand for a character (a URL's `?q=x&lang=en` keeps
+        // its `&lang`), and in an attribute not before `=` (HTML's rule: `&copy=2` is a query).
+        let terminated = bytes.get(count) == Some(&b';');
+        if !terminated && (!WITHOUT_SEMICOLON.contains(&name) || in_attribute && bytes.get(count) == Some(&b'=')) {
+            return None;
+        }
         (ENTITIES[at].1, count)
     };
     let len = if bytes.get(len) == Some(&b';') { len + 1 } else { len };
     Some((value, len))
 }
+
+/// The named references pages write without their `;` (`&amp`, `&nbsp`…), decoded even so.
+const WITHOUT_SEMICOLON: &[&str] = &["AMP", "GT", "LT", "QUOT", "amp", "copy", "gt", "lt", "nbsp", "quot", "reg"];
 
 /// A numeric reference's character. Control characters (other than tab and line breaks), which
 /// could drive a terminal, stay as written; 0x80–0x9F mean Windows-1252, as HTML says.

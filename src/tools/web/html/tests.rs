@@ -154,7 +154,7 @@ fn character_references_are_decoded() {
 fn the_entity_table_is_sorted_for_binary_search() {
     assert!(ENTITIES.windows(2).all(|w| w[0].0 < w[1].0), "sorted and without duplicates");
     for (name, c) in ENTITIES {
-        assert_eq!(reference(name), Some((*c, name.len())), "{name}");
+        assert_eq!(reference(&format!("{name};"), false), Some((*c, name.len() + 1)), "{name}");
     }
 }
 
@@ -192,6 +192,8 @@ fn hostile_documents_take_linear_time_and_bounded_memory() {
         format!("<img{}>", " alt=x".repeat(MB / 6)),
         huge_href.clone(),
         "x<br>".repeat(MB / 5),
+        // Millions of raw line breaks, then a tag each needing a look at how many there are.
+        format!("<pre>{}</pre>{}", "\n".repeat(2 * MB), "<br>".repeat(MB / 4)),
     ];
     let started = Instant::now();
     for html in &documents {
@@ -203,6 +205,23 @@ fn hostile_documents_take_linear_time_and_bounded_memory() {
     assert_eq!(to_text(&huge_href), format!("x ({})", "h".repeat(4 * MB)));
     let nested = to_text(&"<a href=x>y".repeat(3));
     assert_eq!(nested, "y (x)y (x)y (x)", "a link ends the one before: no nesting, no recursion");
+}
+
+#[test]
+fn a_link_opened_after_kept_spaces_survives_the_line_break_that_drops_them() {
+    // The spaces `<pre>` kept are dropped at the break, under where the link's text started.
+    // (The link has no text of its own, so its target stands in its place.)
+    assert_eq!(to_text("<pre>x  <a href=\"y\"><br></a>"), "xy");
+    assert_eq!(to_text("<textarea>abc  </textarea><a href=x><br></a>"), "abcx");
+    assert_eq!(to_text("<pre>x  <a href=\"y\"><br>"), "xy");
+    let text = to_text("<pre>\u{e9}\u{e9}  <a href=\"y\"><br>z\u{e9}</a>");
+    assert!(text.starts_with("\u{e9}\u{e9}\n") && text.contains("z\u{e9}"), "{text:?}");
+}
+
+#[test]
+fn named_references_need_their_semicolon_but_the_commonest() {
+    assert_eq!(to_text("<a href=\"/s?q=x&lang=en&copy=1&sum=2\">t</a>"), "t (/s?q=x&lang=en&copy=1&sum=2)");
+    assert_eq!(to_text("&amp;&amp x &lang; &lang &copy 2026"), "&& x \u{2329} &lang \u{a9} 2026");
 }
 
 proptest! {
