@@ -15,6 +15,7 @@ mod decode;
 mod html;
 #[cfg(test)]
 mod tests;
+mod windows_1252;
 
 use std::io::Read;
 use std::sync::mpsc::{self, RecvTimeoutError};

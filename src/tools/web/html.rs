@@ -8,7 +8,7 @@
 //! Like a browser, a comment, tag or quoted attribute that never ends takes the rest of the
 //! document with it, and an `<a>` ends any link still open (links never nest).
 
-use super::decode::WINDOWS_1252_HIGH;
+use super::windows_1252::WINDOWS_1252_HIGH;
 
 /// Elements whose content is text up to their end tag, not markup, and that are not shown.
 const HIDDEN_RAW_TEXT: &[&str] = &["script", "style", "template", "title", "iframe", "noembed", "noframes"];
