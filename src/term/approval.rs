@@ -342,13 +342,8 @@ impl AnswerSource for TtyLines {
     fn next_line(&mut self) -> Line {
         let mut buf = [0u8; 256];
         loop {
-            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.pending.drain(..=end).collect();
-                return Line::Text(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string());
-            }
-            if self.pending.len() > MAX_ANSWER_BYTES {
-                self.pending.clear();
-                return Line::Text("(too long)".to_string());
+            if let Some(line) = complete_line(&mut self.pending) {
+                return line;
             }
             if interrupt::interrupted() {
                 return Line::Interrupted;
@@ -381,6 +376,20 @@ impl AnswerSource for TtyLines {
 mod windows;
 #[cfg(windows)]
 use windows::open_tty;
+
+/// The first whole line of what was read so far, or a too-long answer dropped; `None` while a
+/// line is still coming. Shared by the terminal's and the Windows console's readers.
+fn complete_line(pending: &mut Vec<u8>) -> Option<Line> {
+    if let Some(end) = pending.iter().position(|&b| b == b'\n') {
+        let line: Vec<u8> = pending.drain(..=end).collect();
+        return Some(Line::Text(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string()));
+    }
+    if pending.len() > MAX_ANSWER_BYTES {
+        pending.clear();
+        return Some(Line::Text("(too long)".to_string()));
+    }
+    None
+}
 
 #[cfg(test)]
 mod tests {

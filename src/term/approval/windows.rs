@@ -12,7 +12,7 @@ use windows_sys::Win32::System::Console::{
     CONSOLE_SCREEN_BUFFER_INFO, FlushConsoleInputBuffer, GetConsoleScreenBufferInfo, GetStdHandle, STD_ERROR_HANDLE,
 };
 
-use super::{AnswerSource, DEFAULT_WIDTH, Line, MAX_ANSWER_BYTES, Style, TTY_PATH, TerminalApprover, TtyInput, ask_on};
+use super::{AnswerSource, DEFAULT_WIDTH, Line, Style, TTY_PATH, TerminalApprover, TtyInput, ask_on};
 use crate::term::interrupt;
 use crate::tools::approve::{Answer, ApprovalRequest, Approver};
 
@@ -68,13 +68,8 @@ impl AnswerSource for ConsoleLines {
     fn next_line(&mut self) -> Line {
         let mut buf = [0u8; 256];
         loop {
-            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.pending.drain(..=end).collect();
-                return Line::Text(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string());
-            }
-            if self.pending.len() > MAX_ANSWER_BYTES {
-                self.pending.clear();
-                return Line::Text("(too long)".to_string());
+            if let Some(line) = super::complete_line(&mut self.pending) {
+                return line;
             }
             if interrupt::interrupted() {
                 return Line::Interrupted;
